@@ -1,0 +1,58 @@
+"""Every API error is JSON: `{"error": <code>, "message": <text>}` with its HTTP status."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def json_error(status: int, message: str, code: str | None = None) -> web.Response:
+    body = {"error": code or _CODES.get(status, "error"), "message": message}
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json")
+
+
+class ApiError(web.HTTPException):
+    """Raise with a status, a code and a message; the middleware renders it as JSON."""
+
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
+        self.status_code = status
+        super().__init__(reason=None)
+        self.code = code or _CODES.get(status, "error")
+        self.detail = message
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return json_error(exc.status_code, exc.detail, exc.code)
+    except web.HTTPException as exc:
+        if exc.status_code < 400 or exc.content_type == "application/json":
+            raise
+        response = json_error(exc.status_code, exc.reason)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return json_error(500, "internal error; the request was logged", "internal")

@@ -1,0 +1,68 @@
+"""JSON shapes of conversations, leads and messages (docs/api.md describes them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import Conversation, Lead, Message
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "seq": message.seq,
+        "from": message.sender,
+        "text": message.text,
+        "expects": message.expects.model_dump() if message.expects else None,
+        "author": message.author,
+        "private": message.private,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def lead_json(lead: Lead, slot_names: list[str] | None = None) -> dict[str, Any]:
+    """Slots at the top level (every slot of the flow, null when unknown), then the score."""
+    slots = {name: None for name in slot_names or []}
+    slots.update(lead.slots)
+    return {
+        "id": lead.id,
+        **slots,
+        "score": lead.score,
+        "grade": lead.grade,
+        "temperature": lead.temperature,
+        "status": lead.status,
+        "score_reasons": lead.score_reasons,
+        "status_history": [
+            {"status": c.status, "at": c.at.isoformat(), "reason": c.reason} for c in lead.status_history
+        ],
+        "skipped": lead.skipped,
+        "details": lead.details,
+        "conversation_ids": lead.conversation_ids,
+        "created_at": lead.created_at.isoformat(),
+        "updated_at": lead.updated_at.isoformat(),
+    }
+
+
+def conversation_json(
+    conv: Conversation,
+    lead: Lead | None = None,
+    messages: list[Message] | None = None,
+    slot_names: list[str] | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": conv.id,
+        "channel": conv.channel,
+        "mode": conv.mode,
+        "handoff_reason": conv.handoff_reason,
+        "flow": {"id": conv.flow.id, "version": conv.flow.version},
+        "lead_id": conv.lead_id,
+        "opted_out": conv.opted_out,
+        "last_seq": conv.last_seq,
+        "created_at": conv.created_at.isoformat(),
+        "updated_at": conv.updated_at.isoformat(),
+    }
+    if lead is not None:
+        out["lead"] = lead_json(lead, slot_names)
+    if messages is not None:
+        out["messages"] = [message_json(m) for m in messages]
+    return out

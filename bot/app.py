@@ -1,0 +1,107 @@
+"""create_app(settings): the aiohttp application with its services, routes and lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import AsyncIterator
+
+from aiohttp import WSCloseCode, web
+from aiojobs import Scheduler
+
+from bot import keys
+from bot.api.routes import create_api
+from bot.assets import flows_dir
+from bot.bus import Bus
+from bot.conversations import Clock, Conversations, utcnow_clock
+from bot.embedded import embedded_store
+from bot.flowbook import FlowBook
+from bot.pages import page_routes
+from bot.qualifier.graph import Qualifier
+from bot.settings import Settings
+from bot.store import Store, open_mongo
+from bot.tokens import api_token
+from channels.base import ChannelRegistry
+from channels.web import WebChannel
+
+log = logging.getLogger(__name__)
+
+# Turns still running at shutdown get this long to finish; the rest are answered by
+# whichever process next sees the conversation (`ensure_answered`).
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+@contextlib.asynccontextmanager
+async def open_store(settings: Settings) -> AsyncIterator[Store]:
+    if settings.mongodb_uri is None:
+        async with embedded_store(settings.data_dir, settings.database, settings.snapshot_seconds) as store:
+            yield store
+        return
+    store = open_mongo(settings.mongodb_uri, settings.database)
+    try:
+        await store.ensure_indexes()
+        yield store
+    finally:
+        store.close()
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    async with open_store(settings) as store:
+        app[keys.STORE] = store
+        jobs = Scheduler(limit=None, pending_limit=100_000, close_timeout=SHUTDOWN_GRACE_SECONDS)
+        app[keys.JOBS] = jobs
+        app[keys.CONVERSATIONS] = Conversations(
+            store=store,
+            bus=app[keys.BUS],
+            flows=app[keys.FLOWS],
+            channels=app[keys.CHANNELS],
+            jobs=jobs,
+            qualifier=app[keys.QUALIFIER],
+            clock=app[keys.CLOCK],
+        )
+        try:
+            yield
+        finally:
+            await jobs.wait_and_close(timeout=SHUTDOWN_GRACE_SECONDS)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    app[keys.SHUTTING_DOWN].set()
+    registry = app[keys.SOCKETS]
+    sockets = list(registry)
+    if sockets:
+        await asyncio.gather(
+            *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down") for ws in sockets),
+            return_exceptions=True,
+        )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    flows: FlowBook | None = None,
+    clock: Clock | None = None,
+    qualifier: Qualifier | None = None,
+) -> web.Application:
+    """The whole server. Nothing is read from the environment here: pass `settings`."""
+    app = web.Application(client_max_size=1 << 20)
+    app[keys.SETTINGS] = settings
+    app[keys.FLOWS] = flows or FlowBook.from_dir(settings.flows_dir or flows_dir(), settings.default_flow)
+    app[keys.API_TOKEN], _ = api_token(settings)
+    app[keys.BUS] = Bus()
+    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    app[keys.SOCKETS] = sockets
+    app[keys.SHUTTING_DOWN] = asyncio.Event()
+    app[keys.CLOCK] = clock or utcnow_clock
+    app[keys.QUALIFIER] = qualifier or Qualifier()
+    channels = ChannelRegistry([WebChannel()])
+    app[keys.CHANNELS] = channels
+    app.cleanup_ctx.append(_services)
+    app.on_shutdown.append(_close_sockets)
+    app.add_routes(page_routes())
+    app.add_routes(channels.routes())
+    app.add_subapp("/api", create_api())
+    return app

@@ -1,0 +1,87 @@
+"""Events and the in-process bus that fans them out to sockets.
+
+The store is the source of truth; the bus only wakes listeners up. A listener that
+falls behind catches up by reading the store ("everything after seq N"), so a slow
+socket never loses a message. (A Redis bridge carries events between processes.)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.models import Conversation, Lead, Message, Sender
+
+
+@dataclass(frozen=True)
+class MessageCreated:
+    message: Message
+    origin: str | None = None  # the socket that sent it, which already has its ack
+
+
+@dataclass(frozen=True)
+class Typing:
+    conversation_id: str
+    sender: Sender
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationChanged:
+    conversation: Conversation
+    lead: Lead | None = None
+
+
+Event = MessageCreated | Typing | ConversationChanged
+
+
+def topic_of(event: Event) -> str:
+    if isinstance(event, MessageCreated):
+        return event.message.conversation_id
+    if isinstance(event, Typing):
+        return event.conversation_id
+    return event.conversation.id
+
+
+Listener = Callable[[Event], None]
+
+
+class Subscription:
+    def __init__(self, bus: Bus, topic: str, listener: Listener) -> None:
+        self._bus = bus
+        self.topic = topic
+        self.listener = listener
+
+    def close(self) -> None:
+        self._bus._unsubscribe(self)
+
+
+class Bus:
+    """Publish events by conversation id (or "inbox"); listeners get them in publish order.
+
+    Listeners are called synchronously and must not block: a socket puts the event on
+    its own bounded queue and, when that is full, catches up from the store instead.
+    """
+
+    def __init__(self) -> None:
+        self._subs: defaultdict[str, set[Subscription]] = defaultdict(set)
+
+    def subscribe(self, topic: str, listener: Listener) -> Subscription:
+        sub = Subscription(self, topic, listener)
+        self._subs[topic].add(sub)
+        return sub
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        subs = self._subs.get(sub.topic)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.topic]
+
+    def publish(self, event: Event) -> None:
+        for sub in tuple(self._subs.get(topic_of(event), ())):
+            sub.listener(event)
+
+    def listeners(self, topic: str) -> int:
+        return len(self._subs.get(topic, ()))

@@ -1,0 +1,243 @@
+"""The service in the middle: every message in and out of a conversation passes here.
+
+receive: store the visitor's message once, tell listeners, and owe it a bot turn.
+turns:   one at a time per conversation, in seq order, each answered exactly once.
+reply:   the one send path — bot replies, agent replies and notices are stored, then
+         fanned out and handed to the conversation's channel, under the owner rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from asyncio import Lock
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aiojobs import Scheduler
+
+from bot.bus import Bus, ConversationChanged, MessageCreated, Typing
+from bot.flowbook import FlowBook
+from bot.models import (
+    Conversation,
+    FlowRef,
+    HandoffReason,
+    Inbound,
+    Lead,
+    LeadStatus,
+    Message,
+    Mode,
+    Outbound,
+    StatusChange,
+)
+from bot.qualifier.graph import Qualifier, Turn
+from bot.qualifier.state import Memory
+from bot.store import Store, new_visitor_token
+from channels.base import ChannelRegistry
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def set_status(lead: Lead, status: LeadStatus, reason: str) -> None:
+    """Move the lead to `status`, recording the change once."""
+    if lead.status != status:
+        lead.status = status
+        lead.status_history.append(StatusChange(status=status, reason=reason))
+
+
+def _next_status(lead: Lead, turn: Turn) -> tuple[LeadStatus, str] | None:
+    if turn.decision == "opt_out":
+        return "opted_out", "visitor opted out"
+    if turn.decision == "silent":
+        return None
+    if lead.status == "opted_out":
+        return "engaged", "visitor opted back in"
+    if turn.decision == "handoff" and turn.handoff_reason == "qualified":
+        return "qualified", f"score {turn.score['score']} ≥ threshold"
+    if turn.decision == "unqualified":
+        return "unqualified", f"score {turn.score['score']} below threshold"
+    if lead.status == "new":
+        return "engaged", "visitor replied"
+    return None
+
+
+class Conversations:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bus: Bus,
+        flows: FlowBook,
+        channels: ChannelRegistry,
+        jobs: Scheduler,
+        qualifier: Qualifier | None = None,
+        clock: Clock = utcnow_clock,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.flows = flows
+        self.channels = channels
+        self.jobs = jobs
+        self.qualifier = qualifier or Qualifier()
+        self.clock = clock
+        # One lock per conversation with turns in flight; entries vanish when unused.
+        self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
+
+    # -- starting and finding --------------------------------------------------------
+
+    async def start(self, channel: str, *, flow_id: str | None = None) -> tuple[Conversation, str]:
+        """Open a conversation: a new lead, the greeting, the first question."""
+        flow = self.flows.current(flow_id)
+        token = new_visitor_token()
+        conv = await self.store.create_conversation(channel, FlowRef(id=flow.id, version=flow.version), token)
+        lead = await self.store.get_lead(conv.lead_id)
+        text, expects, memory = self.qualifier.opening(flow, slots=lead.slots, skipped=lead.skipped)
+        saved = await self.store.save_turn(
+            conv.id,
+            state=dict(memory),
+            lead=lead,
+            outs=[Outbound(sender="bot", text=text, expects=expects)],
+            answered_seq=0,
+        )
+        assert saved is not None  # unguarded: always saved
+        conv, _, messages = saved
+        await self._deliver(conv, messages)
+        return conv, token
+
+    async def resume(self, visitor_token: str) -> Conversation | None:
+        return await self.store.conversation_by_token(visitor_token)
+
+    # -- inbound ---------------------------------------------------------------------
+
+    async def receive(self, msg: Inbound, *, origin: str | None = None) -> tuple[Message, bool]:
+        """Record a visitor's message durably; the bot's turn runs in a background job.
+
+        Returns the stored message and whether it is new. A duplicate (same client or
+        provider id) returns the first copy and triggers nothing.
+        """
+        conv, stored, is_new = await self.store.record_inbound(msg)
+        if not is_new:
+            return stored, False
+        self.bus.publish(MessageCreated(stored, origin=origin))
+        if conv.mode == "bot":
+            await self.jobs.spawn(self.answer_owed(conv.id), name=f"turn:{conv.id}")
+        return stored, True
+
+    def typing(self, conv_id: str, sender: str = "visitor", *, origin: str | None = None) -> None:
+        self.bus.publish(Typing(conv_id, "visitor" if sender == "visitor" else "agent", origin=origin))
+
+    async def ensure_answered(self, conv_id: str) -> None:
+        """Schedule the bot's turn for any visitor message left unanswered (e.g. by a crash)."""
+        conv = await self.store.get_conversation(conv_id)
+        if conv.mode == "bot" and await self.store.last_visitor_seq(conv_id) > conv.answered_seq:
+            await self.jobs.spawn(self.answer_owed(conv_id), name=f"turn:{conv_id}")
+
+    # -- bot turns -------------------------------------------------------------------
+
+    def _lock(self, conv_id: str) -> Lock:
+        lock = self._locks.get(conv_id)
+        if lock is None:
+            lock = Lock()
+            self._locks[conv_id] = lock
+        return lock
+
+    async def answer_owed(self, conv_id: str) -> None:
+        """Answer every visitor message after `answered_seq`, one turn each, in order."""
+        async with self._lock(conv_id):
+            while True:
+                conv = await self.store.get_conversation(conv_id)
+                if conv.mode != "bot":
+                    return
+                owed = [
+                    m
+                    for m in await self.store.messages_after(conv_id, conv.answered_seq, limit=50)
+                    if m.sender == "visitor"
+                ]
+                if not owed:
+                    return
+                for message in owed:
+                    if not await self._turn(conv, message):
+                        return
+                    conv = await self.store.get_conversation(conv_id)
+
+    async def _turn(self, conv: Conversation, message: Message) -> bool:
+        """Run one bot turn for `message`. False when the bot no longer owns the conversation."""
+        flow = self.flows.pinned(conv.flow)
+        lead = await self.store.get_lead(conv.lead_id)
+        if not conv.state.get("opted_out"):
+            self.bus.publish(Typing(conv.id, "bot"))
+        turn = await self.qualifier.turn(
+            flow,
+            text=message.text,
+            memory=Memory(**conv.state),  # type: ignore[typeddict-item]
+            slots=dict(lead.slots),
+            details=dict(lead.details),
+            skipped=list(lead.skipped),
+            today=self.clock().date(),
+        )
+        lead.slots, lead.details, lead.skipped = turn.slots, turn.details, turn.skipped
+        lead.score = turn.score["score"]
+        lead.grade = turn.score["grade"]
+        lead.temperature = turn.score["temperature"]
+        lead.score_reasons = turn.score["reasons"]
+        change = _next_status(lead, turn)
+        if change is not None:
+            set_status(lead, *change)
+        mode: Mode | None = None
+        reason: HandoffReason | None = None
+        if turn.decision == "handoff":
+            mode, reason = "pending_human", turn.handoff_reason
+        elif turn.decision == "unqualified" or (turn.decision == "closed" and conv.mode != "closed"):
+            mode = "closed"
+        outs = [Outbound(sender="bot", text=turn.reply, expects=turn.expects)] if turn.reply else []
+        saved = await self.store.save_turn(
+            conv.id,
+            state=dict(turn.memory),
+            lead=lead,
+            outs=outs,
+            answered_seq=message.seq,
+            mode=mode,
+            handoff_reason=reason,
+            opted_out=bool(turn.memory.get("opted_out")),
+            require_mode="bot",
+        )
+        if saved is None:  # an agent took the conversation while the bot was thinking
+            log.info("bot reply dropped: conversation %s is no longer the bot's", conv.id)
+            return False
+        conv, lead, messages = saved
+        await self._deliver(conv, messages)
+        self.bus.publish(ConversationChanged(conv, lead))
+        return conv.mode == "bot"
+
+    # -- outbound --------------------------------------------------------------------
+
+    async def _deliver(self, conv: Conversation, messages: list[Message]) -> None:
+        """Fan stored messages out to listeners and hand them to the conversation's channel."""
+        channel = self.channels.get(conv.channel)
+        for message in messages:
+            self.bus.publish(MessageCreated(message))
+            if message.private or (conv.opted_out and message.sender != "bot"):
+                continue
+            if channel is not None:
+                await channel.send(conv, message)
+
+    async def reply(self, conv_id: str, outs: list[Outbound]) -> list[Message]:
+        """The one send path for messages not produced by a bot turn (agents, notices)."""
+        conv = await self.store.get_conversation(conv_id)
+        messages = await self.store.append(conv_id, outs) or []
+        await self._deliver(conv, messages)
+        return messages
+
+    async def snapshot(self, conv_id: str) -> Mapping[str, Any]:
+        """The conversation with its lead and messages, as the API shows it."""
+        conv = await self.store.get_conversation(conv_id)
+        lead = await self.store.get_lead(conv.lead_id)
+        messages = await self.store.messages_after(conv_id, 0, limit=100_000)
+        return {"conversation": conv, "lead": lead, "messages": messages}

@@ -1,0 +1,92 @@
+"""Persistence for the embedded store: the mongomock database is kept in a snapshot file.
+
+The embedded database lives in memory. Its whole content is written to
+`<data_dir>/store.json` (MongoDB extended JSON) every `snapshot_seconds` when anything
+changed, and once more on graceful shutdown; it is read back at start. The file is
+replaced atomically (write, fsync, rename), so a crash never leaves a torn snapshot —
+but it can lose the writes of the last `snapshot_seconds`. Use MongoDB for durability.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from bson import json_util
+
+from bot.store import Store, open_embedded
+
+SNAPSHOT_FILE = "store.json"
+_JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _read_if_exists(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+class Snapshotter:
+    """Writes the embedded store to disk when it has changed."""
+
+    def __init__(self, store: Store, path: Path) -> None:
+        self.store = store
+        self.path = path
+        self._saved_writes = store.writes
+
+    async def load(self) -> int:
+        text = await asyncio.to_thread(_read_if_exists, self.path)
+        if text is None:
+            return 0
+        data: dict[str, list[dict[str, Any]]] = json_util.loads(text, json_options=_JSON_OPTIONS)
+        await self.store.restore(data)
+        self._saved_writes = self.store.writes
+        return sum(len(docs) for docs in data.values())
+
+    async def save_if_changed(self) -> bool:
+        writes = self.store.writes
+        if writes == self._saved_writes:
+            return False
+        data = await self.store.dump()
+        text = json_util.dumps(data, json_options=_JSON_OPTIONS)
+        # The file write is blocking disk I/O: keep it off the event loop.
+        await asyncio.to_thread(_write_atomically, self.path, text)
+        self._saved_writes = writes
+        return True
+
+    async def run(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            await self.save_if_changed()
+
+
+@contextlib.asynccontextmanager
+async def embedded_store(data_dir: Path, database: str, snapshot_seconds: float) -> AsyncIterator[Store]:
+    """An embedded store loaded from and saved to `data_dir` for the lifetime of the block."""
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    store = open_embedded(database)
+    snapshots = Snapshotter(store, data_dir / SNAPSHOT_FILE)
+    await snapshots.load()
+    await store.ensure_indexes()
+    task = asyncio.create_task(snapshots.run(snapshot_seconds), name="leadbot-snapshots")
+    try:
+        yield store
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await snapshots.save_if_changed()

@@ -1,0 +1,33 @@
+"""Every typed key under which state hangs on the aiohttp application."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from aiojobs import Scheduler
+
+    from bot.bus import Bus
+    from bot.conversations import Clock, Conversations
+    from bot.flowbook import FlowBook
+    from bot.qualifier.graph import Qualifier
+    from bot.settings import Settings
+    from bot.store import Store
+    from channels.base import ChannelRegistry
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+STORE: web.AppKey[Store] = web.AppKey("store")
+BUS: web.AppKey[Bus] = web.AppKey("bus")
+FLOWS: web.AppKey[FlowBook] = web.AppKey("flows")
+CONVERSATIONS: web.AppKey[Conversations] = web.AppKey("conversations")
+JOBS: web.AppKey[Scheduler] = web.AppKey("jobs")
+API_TOKEN: web.AppKey[str] = web.AppKey("api_token")
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+SHUTTING_DOWN: web.AppKey[asyncio.Event] = web.AppKey("shutting_down")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+QUALIFIER: web.AppKey[Qualifier] = web.AppKey("qualifier")
+CHANNELS: web.AppKey[ChannelRegistry] = web.AppKey("channels")

@@ -1,0 +1,118 @@
+"""The records that travel through leadbot: inbound and outbound messages, conversations, leads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Mode = Literal["bot", "pending_human", "human", "closed"]
+Sender = Literal["visitor", "bot", "agent", "system"]
+LeadStatus = Literal["new", "engaged", "qualified", "unqualified", "opted_out", "converted", "lost"]
+HandoffReason = Literal["requested", "qualified", "not_understood"]
+InputKind = Literal["text", "email", "phone", "number", "choice"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Expects(_Record):
+    """What the bot asked for, so a client can offer the right input (a hint, not a rule)."""
+
+    slot: str
+    input: InputKind = "text"
+    choices: list[str] = Field(default_factory=list)
+
+
+class Inbound(_Record):
+    """A message from a visitor or lead, as a channel adapter hands it over."""
+
+    channel: str
+    conversation_id: str
+    text: str
+    client_id: str | None = None  # the client's or provider's message id: the dedupe key
+
+
+class Outbound(_Record):
+    """A message leaving through `Conversations.reply`."""
+
+    sender: Sender
+    text: str
+    expects: Expects | None = None
+    author: str | None = None  # an agent's display name
+    private: bool = False  # an agent's note, never sent to a channel
+
+
+class Message(_Record):
+    id: str
+    conversation_id: str
+    seq: int
+    sender: Sender
+    text: str
+    expects: Expects | None = None
+    author: str | None = None
+    private: bool = False
+    client_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FlowRef(_Record):
+    id: str
+    version: int
+
+
+class Conversation(_Record):
+    id: str
+    channel: str
+    flow: FlowRef
+    lead_id: str
+    mode: Mode = "bot"
+    handoff_reason: HandoffReason | None = None
+    opted_out: bool = False
+    last_seq: int = 0
+    # The qualifier's own state (what it asked, what it skipped …); opaque to everyone else.
+    state: dict[str, Any] = Field(default_factory=dict)
+    # Highest visitor seq the bot has answered; a larger visitor seq means a turn is owed.
+    answered_seq: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StatusChange(_Record):
+    status: LeadStatus
+    at: datetime = Field(default_factory=utcnow)
+    reason: str | None = None
+
+
+class Lead(_Record):
+    """One record per person; conversations that share an email or phone share a lead."""
+
+    id: str
+    slots: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)  # e.g. budget ranges, raw phrasing
+    skipped: list[str] = Field(default_factory=list)
+    score: int = 0
+    grade: str = "D"
+    temperature: str = "cold"
+    status: LeadStatus = "new"
+    score_reasons: list[str] = Field(default_factory=list)
+    status_history: list[StatusChange] = Field(default_factory=list)
+    conversation_ids: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def email(self) -> str | None:
+        value = self.slots.get("email")
+        return value if isinstance(value, str) else None
+
+    @property
+    def phone(self) -> str | None:
+        value = self.slots.get("phone")
+        return value if isinstance(value, str) else None

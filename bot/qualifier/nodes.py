@@ -1,0 +1,187 @@
+"""The qualifier's steps: understand → update lead → score → decide → compose.
+
+Each node reads the turn state and returns only what it changes. The flow comes from
+the run context, so one compiled graph serves every flow and version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from bot.qualifier import compose
+from bot.qualifier.extract import extract
+from bot.qualifier.state import Memory, TurnContext, TurnState
+from bot.scoring import score_lead
+
+
+async def understand(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+    memory = state.get("memory", {})
+    extraction = extract(
+        state["text"],
+        runtime.context.flow,
+        expecting=memory.get("asked"),
+        last_answered=memory.get("last_answered"),
+        today=runtime.context.today,
+    )
+    return {"extraction": extraction, "asked_before": memory.get("asked"), "opted_in": False}
+
+
+async def update_lead(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+    """Apply what was understood. Nothing is written while the visitor is opted out."""
+    flow = runtime.context.flow
+    memory = state.get("memory", {})
+    x = state["extraction"]
+    slots = dict(state.get("slots", {}))
+    details = dict(state.get("details", {}))
+    skipped = list(state.get("skipped", []))
+    if memory.get("opted_out") or "opt_out" in x.intents:
+        return {"filled": [], "invalid": None, "skipped_now": None, "refused_skip": False}
+    filled = []
+    for name, fact in x.facts.items():
+        if slots.get(name) != fact.value or details.get(name, {}) != fact.detail:
+            filled.append(name)
+        slots[name] = fact.value
+        if fact.detail:
+            details[name] = fact.detail
+        else:
+            details.pop(name, None)
+        if name in skipped:
+            skipped.remove(name)
+    asked = memory.get("asked")
+    asked_missing = asked is not None and asked not in x.facts and slots.get(asked) is None
+    invalid = x.invalid.get(asked) if asked_missing and asked else None
+    skipped_now, refused_skip = None, False
+    if asked_missing and asked and x.skip and invalid is None:
+        if flow.slot(asked).required:
+            refused_skip = True
+        else:
+            skipped.append(asked)
+            skipped_now = asked
+    return {
+        "slots": slots,
+        "details": details,
+        "skipped": skipped,
+        "filled": filled,
+        "invalid": invalid,
+        "skipped_now": skipped_now,
+        "refused_skip": refused_skip,
+    }
+
+
+async def score(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+    result = score_lead(state.get("slots", {}), runtime.context.flow)
+    return {
+        "score": {
+            "score": result.score,
+            "grade": result.grade,
+            "temperature": result.temperature,
+            "qualified": result.qualified,
+            "reasons": list(result.reasons),
+        }
+    }
+
+
+async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+    flow = runtime.context.flow
+    memory: Memory = dict(state.get("memory", {}))  # type: ignore[assignment]
+    x = state["extraction"]
+    asked = memory.get("asked")
+    out: dict[str, Any] = {"handoff_reason": None, "next_slot": None}
+
+    if memory.get("opted_out"):
+        if "opt_in" not in x.intents:
+            return {**out, "decision": "silent", "memory": memory}
+        memory["opted_out"] = False
+        out["opted_in"] = True
+    elif "opt_out" in x.intents:
+        memory["opted_out"], memory["asked"] = True, None
+        return {**out, "decision": "opt_out", "memory": memory}
+    if memory.get("closed"):
+        if "handoff" in x.intents:
+            memory["closed"], memory["asked"] = False, None
+            return {**out, "decision": "handoff", "handoff_reason": "requested", "memory": memory}
+        return {**out, "decision": "closed", "memory": memory}
+    if "handoff" in x.intents:
+        memory["asked"] = None
+        return {**out, "decision": "handoff", "handoff_reason": "requested", "memory": memory}
+
+    filled = state.get("filled", [])
+    if filled:
+        memory["last_answered"] = filled[-1]
+    retry = bool(state.get("invalid") or state.get("refused_skip"))
+    understood = x.understood or bool(filled)
+    asked_missing = asked is not None and state.get("slots", {}).get(asked) is None
+    if not understood and asked_missing and asked not in state.get("skipped", []):
+        memory["not_understood"] = memory.get("not_understood", 0) + 1
+        if memory["not_understood"] >= flow.handoff.max_not_understood:
+            memory["asked"] = None
+            return {**out, "decision": "handoff", "handoff_reason": "not_understood", "memory": memory}
+        retry = True
+    else:
+        memory["not_understood"] = 0
+
+    if retry and asked is not None:
+        memory["reasks"] = memory.get("reasks", 0) + 1
+        return {**out, "decision": "ask", "next_slot": asked, "memory": memory}
+    memory["reasks"] = 0
+    nxt = compose.first_missing(flow, state.get("slots", {}), state.get("skipped", []))
+    if nxt is None:
+        memory["asked"] = None
+        if state["score"]["qualified"]:
+            return {**out, "decision": "handoff", "handoff_reason": "qualified", "memory": memory}
+        memory["closed"] = True
+        return {**out, "decision": "unqualified", "memory": memory}
+    memory["asked"] = nxt.name
+    return {**out, "decision": "ask", "next_slot": nxt.name, "memory": memory}
+
+
+async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+    flow = runtime.context.flow
+    texts = flow.texts
+    decision = state["decision"]
+    x = state["extraction"]
+    if decision == "silent":
+        return {"reply": None, "expects": None}
+    if decision == "opt_out":
+        return {"reply": texts.opted_out, "expects": None}
+    if decision == "closed":
+        return {"reply": texts.closed, "expects": None}
+    if decision == "unqualified":
+        return {"reply": texts.unqualified, "expects": None}
+    if decision == "handoff":
+        reason = state.get("handoff_reason")
+        text = {
+            "requested": texts.handoff_requested,
+            "qualified": texts.qualified,
+            "not_understood": texts.handoff_not_understood,
+        }[reason or "requested"]
+        return {"reply": text, "expects": None}
+
+    slot = flow.slot(state["next_slot"] or "")
+    slots, details = state.get("slots", {}), state.get("details", {})
+    invalid = bool(state.get("invalid"))
+    parts: list[str | None] = []
+    if state.get("opted_in"):
+        parts.append(texts.opted_in)
+    if "help" in x.intents:
+        parts.append(texts.help)
+    parts.append(
+        compose.acknowledgement(
+            flow,
+            slots,
+            details,
+            filled=state.get("filled", []),
+            asked=state.get("asked_before"),
+            correction=x.correction,
+        )
+    )
+    if state.get("skipped_now"):
+        parts.append(texts.skipped)
+    if state.get("refused_skip"):
+        parts.append(texts.required)
+    elif not invalid and not x.understood and not state.get("filled"):
+        parts.append(texts.not_understood)
+    parts.append(compose.question(slot, invalid=invalid))
+    return {"reply": compose.join(parts), "expects": compose.expects_for(slot)}

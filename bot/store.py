@@ -1,0 +1,443 @@
+"""The store: conversations, messages and leads in MongoDB.
+
+This is the only module that imports motor. The same `Store` runs on a real MongoDB
+(production, `MONGODB_URI`) and on the embedded mongomock-motor database, so every
+query here stays within what both support.
+
+Collections
+- conversations: one document per conversation; `last_seq` allocates message numbers.
+- messages: `(conversation_id, seq)` unique; `dedupe_key` unique where present, so a
+  client or provider message id is stored once even when sent twice concurrently.
+- leads: one per person; `slots.email` and `slots.phone` unique where present, which is
+  what links a second conversation with the same email or phone to the same lead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from typing import Any, Final
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from bot.models import (
+    Conversation,
+    FlowRef,
+    HandoffReason,
+    Inbound,
+    Lead,
+    LeadStatus,
+    Message,
+    Mode,
+    Outbound,
+    StatusChange,
+    utcnow,
+)
+
+CONTACT_SLOTS: Final = ("email", "phone")
+
+
+class NotFound(LookupError):
+    """The conversation or lead does not exist."""
+
+
+def new_id() -> str:
+    return secrets.token_hex(12)
+
+
+def new_visitor_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def token_hash(token: str) -> str:
+    # Visitor tokens are bearer secrets: only their hash is stored.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _doc(model: Conversation | Lead | Message) -> dict[str, Any]:
+    data = model.model_dump(mode="python")
+    data["_id"] = data.pop("id")
+    return data
+
+
+def _conversation(doc: Mapping[str, Any]) -> Conversation:
+    return Conversation.model_validate({**doc, "id": doc["_id"]})
+
+
+def _lead(doc: Mapping[str, Any]) -> Lead:
+    return Lead.model_validate({**doc, "id": doc["_id"]})
+
+
+def _message(doc: Mapping[str, Any]) -> Message:
+    return Message.model_validate({**doc, "id": doc["_id"]})
+
+
+def _lead_doc(lead: Lead) -> dict[str, Any]:
+    doc = _doc(lead)
+    # Missing, not null: the unique contact indexes are sparse and must skip unknown contacts.
+    doc["slots"] = {k: v for k, v in doc["slots"].items() if v is not None}
+    return doc
+
+
+class Store:
+    """Conversations, messages and leads over a motor-compatible database handle."""
+
+    def __init__(self, db: Any, *, client: Any = None) -> None:
+        self._db = db
+        self._client = client
+        self.conversations = db["conversations"]
+        self.messages = db["messages"]
+        self.leads = db["leads"]
+        # Counts writes; the embedded database snapshots to disk when it moves.
+        self.writes = 0
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def ensure_indexes(self) -> None:
+        await self.conversations.create_index(
+            [("visitor_token_hash", ASCENDING)], name="by_token", sparse=True
+        )
+        await self.conversations.create_index([("updated_at", DESCENDING)], name="by_updated")
+        await self.conversations.create_index(
+            [("mode", ASCENDING), ("updated_at", DESCENDING)], name="by_mode"
+        )
+        await self.messages.create_index(
+            [("conversation_id", ASCENDING), ("seq", ASCENDING)], name="conversation_seq", unique=True
+        )
+        await self.messages.create_index([("dedupe_key", ASCENDING)], name="dedupe", unique=True, sparse=True)
+        for slot in CONTACT_SLOTS:
+            await self.leads.create_index(
+                [(f"slots.{slot}", ASCENDING)], name=f"contact_{slot}", unique=True, sparse=True
+            )
+        await self.leads.create_index([("status", ASCENDING), ("score", DESCENDING)], name="by_status_score")
+
+    async def ping(self) -> None:
+        await self._db.command("ping")
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    async def dump(self) -> dict[str, list[dict[str, Any]]]:
+        """Every document of every collection (the embedded snapshot uses this)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for coll in (self.conversations, self.messages, self.leads):
+            out[coll.name] = [doc async for doc in coll.find({})]
+        return out
+
+    async def restore(self, data: Mapping[str, list[dict[str, Any]]]) -> None:
+        for name, docs in data.items():
+            if docs:
+                await self._db[name].insert_many(list(docs))
+
+    # -- conversations ---------------------------------------------------------------
+
+    async def create_conversation(
+        self, channel: str, flow: FlowRef, visitor_token: str, *, lead_id: str | None = None
+    ) -> Conversation:
+        """A new conversation in bot mode, with a new lead unless one is given."""
+        if lead_id is None:
+            lead = Lead(
+                id=new_id(), status_history=[StatusChange(status="new", reason="conversation started")]
+            )
+            lead_id = lead.id
+            conv_id = new_id()
+            lead.conversation_ids.append(conv_id)
+            await self.leads.insert_one(_lead_doc(lead))
+        else:
+            conv_id = new_id()
+            await self.leads.update_one({"_id": lead_id}, {"$addToSet": {"conversation_ids": conv_id}})
+        conv = Conversation(id=conv_id, channel=channel, flow=flow, lead_id=lead_id)
+        doc = _doc(conv)
+        doc["visitor_token_hash"] = token_hash(visitor_token)
+        await self.conversations.insert_one(doc)
+        self.writes += 1
+        return conv
+
+    async def get_conversation(self, conv_id: str) -> Conversation:
+        doc = await self.conversations.find_one({"_id": conv_id})
+        if doc is None:
+            raise NotFound(f"conversation {conv_id} not found")
+        return _conversation(doc)
+
+    async def conversation_by_token(self, visitor_token: str) -> Conversation | None:
+        doc = await self.conversations.find_one({"visitor_token_hash": token_hash(visitor_token)})
+        return None if doc is None else _conversation(doc)
+
+    async def list_conversations(
+        self, *, mode: Mode | None = None, channel: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Conversation]:
+        query: dict[str, Any] = {}
+        if mode is not None:
+            query["mode"] = mode
+        if channel is not None:
+            query["channel"] = channel
+        cursor = self.conversations.find(query).sort("updated_at", DESCENDING).skip(offset).limit(limit)
+        return [_conversation(doc) async for doc in cursor]
+
+    async def set_mode(
+        self, conv_id: str, mode: Mode, *, handoff_reason: HandoffReason | None = None
+    ) -> Conversation:
+        doc = await self.conversations.find_one_and_update(
+            {"_id": conv_id},
+            {"$set": {"mode": mode, "handoff_reason": handoff_reason, "updated_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise NotFound(f"conversation {conv_id} not found")
+        self.writes += 1
+        return _conversation(doc)
+
+    # -- messages --------------------------------------------------------------------
+
+    async def _allocate_seqs(
+        self, conv_id: str, count: int, *, require_mode: Mode | None = None
+    ) -> int | None:
+        """Reserve `count` message numbers; returns the first. Numbers are never reused.
+
+        With `require_mode`, nothing is reserved (None) unless the conversation is in that
+        mode at this instant: this is what stops a bot reply once an agent owns it.
+        """
+        guard: dict[str, Any] = {"_id": conv_id}
+        if require_mode is not None:
+            guard["mode"] = require_mode
+        doc = await self.conversations.find_one_and_update(
+            guard,
+            {"$inc": {"last_seq": count}, "$set": {"updated_at": utcnow()}},
+            projection={"last_seq": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            await self.get_conversation(conv_id)  # raises NotFound when it does not exist
+            return None
+        return int(doc["last_seq"]) - count + 1
+
+    async def record_inbound(self, msg: Inbound) -> tuple[Conversation, Message, bool]:
+        """Store a visitor's message once. Returns (conversation, message, is_new).
+
+        A message whose client id was seen before is not stored again: the stored one is
+        returned with is_new False, so the caller acknowledges it without processing it.
+        """
+        key = f"{msg.channel}:{msg.conversation_id}:{msg.client_id}" if msg.client_id else None
+        if key is not None:
+            seen = await self.messages.find_one({"dedupe_key": key})
+            if seen is not None:
+                return await self.get_conversation(msg.conversation_id), _message(seen), False
+        seq = await self._allocate_seqs(msg.conversation_id, 1)
+        assert seq is not None
+        stored = Message(
+            id=new_id(),
+            conversation_id=msg.conversation_id,
+            seq=seq,
+            sender="visitor",
+            text=msg.text,
+            client_id=msg.client_id,
+        )
+        doc = _doc(stored)
+        if key is not None:
+            doc["dedupe_key"] = key
+        try:
+            await self.messages.insert_one(doc)
+        except DuplicateKeyError:
+            # A concurrent copy won the race; its seq stands and ours stays unused (a gap).
+            seen = await self.messages.find_one({"dedupe_key": key})
+            if seen is None:  # pragma: no cover - the index said it exists
+                raise
+            return await self.get_conversation(msg.conversation_id), _message(seen), False
+        self.writes += 1
+        return await self.get_conversation(msg.conversation_id), stored, True
+
+    async def append(
+        self, conv_id: str, outs: list[Outbound], *, require_mode: Mode | None = None
+    ) -> list[Message] | None:
+        """Store outgoing messages with fresh, consecutive seq numbers.
+
+        None when `require_mode` is given and the conversation is not in that mode.
+        """
+        if not outs:
+            return []
+        first = await self._allocate_seqs(conv_id, len(outs), require_mode=require_mode)
+        if first is None:
+            return None
+        stored = [
+            Message(
+                id=new_id(),
+                conversation_id=conv_id,
+                seq=first + i,
+                sender=out.sender,
+                text=out.text,
+                expects=out.expects,
+                author=out.author,
+                private=out.private,
+            )
+            for i, out in enumerate(outs)
+        ]
+        await self.messages.insert_many([_doc(m) for m in stored])
+        self.writes += 1
+        return stored
+
+    async def messages_after(self, conv_id: str, seq: int, *, limit: int = 1000) -> list[Message]:
+        cursor = (
+            self.messages.find({"conversation_id": conv_id, "seq": {"$gt": seq}})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+        )
+        return [_message(doc) async for doc in cursor]
+
+    async def last_visitor_seq(self, conv_id: str) -> int:
+        cursor = (
+            self.messages.find({"conversation_id": conv_id, "sender": "visitor"}, projection={"seq": 1})
+            .sort("seq", DESCENDING)
+            .limit(1)
+        )
+        async for doc in cursor:
+            return int(doc["seq"])
+        return 0
+
+    # -- turns -----------------------------------------------------------------------
+
+    async def save_turn(
+        self,
+        conv_id: str,
+        *,
+        state: dict[str, Any],
+        lead: Lead,
+        outs: list[Outbound],
+        answered_seq: int,
+        mode: Mode | None = None,
+        handoff_reason: HandoffReason | None = None,
+        opted_out: bool | None = None,
+        require_mode: Mode | None = None,
+    ) -> tuple[Conversation, Lead, list[Message]] | None:
+        """Persist one bot turn: its replies, the lead, and the bot's state.
+
+        With `require_mode` the turn is dropped (None, nothing written) unless the
+        conversation is still in that mode when its replies are numbered.
+        Replies are stored before the state that says they were sent: a crash in between
+        makes the turn run again (at-least-once) rather than leave the visitor unanswered.
+        """
+        if outs:
+            messages = await self.append(conv_id, outs, require_mode=require_mode)
+            if messages is None:
+                return None
+        else:
+            messages = []
+            if require_mode is not None and (await self.get_conversation(conv_id)).mode != require_mode:
+                return None
+        saved_lead = await self.save_lead(lead)
+        fields: dict[str, Any] = {
+            "state": state,
+            "answered_seq": answered_seq,
+            "lead_id": saved_lead.id,
+            "updated_at": utcnow(),
+        }
+        if opted_out is not None:
+            fields["opted_out"] = opted_out
+        doc = None
+        if mode is not None:
+            # The mode changes only if nobody else changed it meanwhile (an agent's claim wins).
+            guard: dict[str, Any] = {"_id": conv_id}
+            if require_mode is not None:
+                guard["mode"] = require_mode
+            doc = await self.conversations.find_one_and_update(
+                guard,
+                {"$set": {**fields, "mode": mode, "handoff_reason": handoff_reason}},
+                return_document=ReturnDocument.AFTER,
+            )
+        if doc is None:
+            doc = await self.conversations.find_one_and_update(
+                {"_id": conv_id}, {"$set": fields}, return_document=ReturnDocument.AFTER
+            )
+        if doc is None:
+            raise NotFound(f"conversation {conv_id} not found")
+        self.writes += 1
+        return _conversation(doc), saved_lead, messages
+
+    # -- leads -----------------------------------------------------------------------
+
+    async def get_lead(self, lead_id: str) -> Lead:
+        doc = await self.leads.find_one({"_id": lead_id})
+        if doc is None:
+            raise NotFound(f"lead {lead_id} not found")
+        return _lead(doc)
+
+    async def list_leads(
+        self,
+        *,
+        status: LeadStatus | None = None,
+        min_score: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[Lead]:
+        query: dict[str, Any] = {}
+        if status is not None:
+            query["status"] = status
+        if min_score is not None:
+            query["score"] = {"$gte": min_score}
+        cursor = (
+            self.leads.find(query)
+            .sort([("score", DESCENDING), ("updated_at", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return [_lead(doc) async for doc in cursor]
+
+    async def save_lead(self, lead: Lead) -> Lead:
+        """Write the lead, merging it into an existing lead that has the same email or phone.
+
+        Returns the lead as stored, which is the older record when a merge happened.
+        """
+        for _ in range(3):  # a concurrent writer may claim the contact between our read and write
+            twin = await self._lead_sharing_contact(lead)
+            if twin is not None:
+                lead = await self._merge(into=twin, other=lead)
+            lead.updated_at = utcnow()
+            try:
+                await self.leads.replace_one({"_id": lead.id}, _lead_doc(lead), upsert=True)
+            except DuplicateKeyError:
+                continue
+            self.writes += 1
+            return lead
+        raise RuntimeError(f"lead {lead.id}: contact kept changing under concurrent writers")
+
+    async def _lead_sharing_contact(self, lead: Lead) -> Lead | None:
+        clauses = [{f"slots.{s}": lead.slots[s]} for s in CONTACT_SLOTS if lead.slots.get(s)]
+        if not clauses:
+            return None
+        doc = await self.leads.find_one({"$or": clauses, "_id": {"$ne": lead.id}})
+        return None if doc is None else _lead(doc)
+
+    async def _merge(self, *, into: Lead, other: Lead) -> Lead:
+        """Fold `other` (this conversation's lead) into `into` (the person's existing lead)."""
+        merged = into.model_copy(deep=True)
+        merged.slots.update({k: v for k, v in other.slots.items() if v is not None})
+        merged.details.update(other.details)
+        merged.skipped = [s for s in dict.fromkeys(into.skipped + other.skipped) if s not in merged.slots]
+        for name in ("score", "grade", "temperature", "score_reasons"):
+            setattr(merged, name, getattr(other, name))
+        if other.status != "new":
+            merged.status = other.status
+        merged.status_history = sorted(into.status_history + other.status_history, key=lambda c: c.at)
+        merged.conversation_ids = list(dict.fromkeys(into.conversation_ids + other.conversation_ids))
+        merged.created_at = min(into.created_at, other.created_at)
+        await self.leads.delete_one({"_id": other.id})
+        await self.conversations.update_many({"lead_id": other.id}, {"$set": {"lead_id": into.id}})
+        return merged
+
+
+def open_mongo(uri: str, database: str) -> Store:
+    """A store on a real MongoDB server (or anything that speaks its wire protocol)."""
+    from motor.motor_asyncio import AsyncIOMotorClient
+
+    client: Any = AsyncIOMotorClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    return Store(client[database], client=client)
+
+
+def open_embedded(database: str) -> Store:
+    """A store on the in-process mongomock-motor database (persisted by bot.embedded)."""
+    from mongomock_motor import AsyncMongoMockClient
+
+    client: Any = AsyncMongoMockClient(tz_aware=True)
+    return Store(client[database], client=None)

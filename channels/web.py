@@ -1,0 +1,264 @@
+"""The web widget's channel: one websocket per open widget, `GET /ws/chat`.
+
+Protocol (docs/protocol.md): the server says `hello`, then replays stored messages
+after `after_seq` (a new conversation's greeting included); visitor `message` frames
+are stored, then `ack`ed, and the bot's reply arrives as a `message` frame.
+
+Everything written to the socket goes through one writer task, which reads the bus
+and the store in seq order: replays and live events can never interleave out of order
+or repeat, and a socket that fell behind catches up from the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from aiohttp import WSMsgType, web
+
+from bot import keys
+from bot.bus import ConversationChanged, Event, MessageCreated, Typing
+from bot.conversations import Conversations
+from bot.models import Conversation, Inbound, Message
+from bot.store import NotFound, new_id
+
+log = logging.getLogger(__name__)
+
+MAX_CLIENT_ID = 100
+QUEUE_LIMIT = 512
+
+
+def message_frame(message: Message) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "seq": message.seq,
+        "from": message.sender,
+        "text": message.text,
+        "expects": message.expects.model_dump() if message.expects else None,
+        "author": message.author,
+    }
+
+
+def error_frame(code: str, text: str, client_id: str | None = None) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": text}
+    if client_id is not None:
+        frame["id"] = client_id
+    return frame
+
+
+class FrameError(ValueError):
+    def __init__(self, code: str, message: str, client_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.client_id = client_id
+
+
+@dataclass(frozen=True)
+class _Replay:
+    after_seq: int
+
+
+@dataclass(frozen=True)
+class _Lagged:
+    pass
+
+
+_Item = dict[str, Any] | Event | _Replay | _Lagged
+
+
+class ChatSocket:
+    """One widget connection: a reader (this task) and a writer task."""
+
+    def __init__(
+        self, ws: web.WebSocketResponse, conv: Conversation, convs: Conversations, max_chars: int
+    ) -> None:
+        self.ws = ws
+        self.conv = conv
+        self.convs = convs
+        self.max_chars = max_chars
+        self.id = new_id()
+        self.last_sent = 0
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(QUEUE_LIMIT)
+        self._lagged = False
+
+    # -- writer ----------------------------------------------------------------------
+
+    def push(self, item: _Item) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            # Too slow a reader: drop live events and catch up from the store later.
+            if not self._lagged:
+                self._lagged = True
+                log.warning("socket %s lagging; will resume from the store", self.id)
+
+    def on_event(self, event: Event) -> None:
+        self.push(event)
+
+    async def _replay(self, after_seq: int) -> None:
+        self.last_sent = after_seq
+        while True:
+            batch = await self.convs.store.messages_after(self.conv.id, self.last_sent, limit=500)
+            for message in batch:
+                if not message.private:
+                    await self.ws.send_json(message_frame(message))
+                self.last_sent = message.seq
+            if len(batch) < 500:
+                return
+
+    async def write_forever(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if self._lagged:
+                self._lagged = False
+                await self._replay(self.last_sent)
+            if isinstance(item, dict):
+                await self.ws.send_json(item)
+            elif isinstance(item, _Replay):
+                await self._replay(item.after_seq)
+            elif isinstance(item, MessageCreated):
+                message = item.message
+                if message.seq <= self.last_sent or message.private:
+                    continue
+                self.last_sent = message.seq
+                if item.origin != self.id:  # the sender has its ack
+                    await self.ws.send_json(message_frame(message))
+            elif isinstance(item, Typing):
+                if item.origin != self.id and item.sender != "visitor":
+                    await self.ws.send_json({"type": "typing", "from": item.sender})
+            elif isinstance(item, ConversationChanged):
+                self.conv = item.conversation
+
+    # -- reader ----------------------------------------------------------------------
+
+    def parse(self, raw: str) -> dict[str, Any]:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            raise FrameError("bad_json", "frames must be JSON objects") from None
+        if not isinstance(frame, dict):
+            raise FrameError("bad_frame", "frames must be JSON objects")
+        return frame
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "message":
+            await self._on_message(frame)
+        elif kind == "typing":
+            self.convs.typing(self.conv.id, "visitor", origin=self.id)
+        elif kind == "resume":
+            after = frame.get("after_seq")
+            if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+                raise FrameError("bad_frame", "resume needs after_seq, a whole number ≥ 0")
+            self.push(_Replay(after))
+        else:
+            raise FrameError(
+                "unknown_type", f"unknown frame type {kind!r}; expected message, typing or resume"
+            )
+
+    async def _on_message(self, frame: dict[str, Any]) -> None:
+        client_id = frame.get("id")
+        if isinstance(client_id, int) and not isinstance(client_id, bool):
+            client_id = str(client_id)
+        if not isinstance(client_id, str) or not client_id or len(client_id) > MAX_CLIENT_ID:
+            raise FrameError("bad_frame", f"message needs an id: a string of 1 to {MAX_CLIENT_ID} characters")
+        text = frame.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise FrameError("bad_frame", "message needs a non-empty text", client_id)
+        if len(text) > self.max_chars:
+            raise FrameError("too_long", f"message is longer than {self.max_chars} characters", client_id)
+        inbound = Inbound(channel="web", conversation_id=self.conv.id, text=text.strip(), client_id=client_id)
+        stored, _ = await self.convs.receive(inbound, origin=self.id)
+        self.push({"type": "ack", "id": client_id, "seq": stored.seq})
+
+    async def read_forever(self) -> None:
+        async for msg in self.ws:
+            if msg.type == WSMsgType.TEXT:
+                try:
+                    await self.handle(self.parse(msg.data))
+                except FrameError as exc:
+                    self.push(error_frame(exc.code, str(exc), exc.client_id))
+            elif msg.type == WSMsgType.BINARY:
+                self.push(error_frame("bad_frame", "binary frames are not supported; send JSON text"))
+            elif msg.type == WSMsgType.ERROR:
+                log.info("socket %s closed with error %s", self.id, self.ws.exception())
+
+
+def origin_allowed(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: browsers always send Origin on websocket requests
+    origin = origin.rstrip("/")
+    settings = request.app[keys.SETTINGS]
+    own = {f"{request.scheme}://{request.host}"}
+    if settings.public_url:
+        own.add(settings.public_url)
+    return origin in own or origin in settings.allowed_origins
+
+
+def _after_seq(request: web.Request) -> int:
+    raw = request.query.get("after_seq", "0")
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "bad_request", "message": "after_seq must be a whole number ≥ 0"}),
+            content_type="application/json",
+        )
+    return value
+
+
+async def chat_socket(request: web.Request) -> web.StreamResponse:
+    if not origin_allowed(request):
+        raise web.HTTPForbidden(
+            text=json.dumps({"error": "origin_not_allowed", "message": "this origin may not open the chat"}),
+            content_type="application/json",
+        )
+    after_seq = _after_seq(request)
+    convs = request.app[keys.CONVERSATIONS]
+    token = request.query.get("token") or None
+    conv = await convs.resume(token) if token else None
+    if conv is None:  # no token, or one we don't know: a new conversation
+        conv, token = await convs.start("web", flow_id=request.query.get("flow") or None)
+        after_seq = 0
+    assert token is not None
+
+    ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1 << 20)
+    await ws.prepare(request)
+    sockets = request.app[keys.SOCKETS]
+    sockets.add(ws)
+    chat = ChatSocket(ws, conv, convs, request.app[keys.SETTINGS].max_message_chars)
+    subscription = convs.bus.subscribe(conv.id, chat.on_event)
+    writer = asyncio.create_task(chat.write_forever(), name=f"ws-writer:{chat.id}")
+    try:
+        chat.push(
+            {"type": "hello", "conversation_id": conv.id, "visitor_token": token, "last_seq": conv.last_seq}
+        )
+        chat.push(_Replay(after_seq))
+        with contextlib.suppress(NotFound):
+            await convs.ensure_answered(conv.id)
+        await chat.read_forever()
+    finally:
+        subscription.close()
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+            await writer
+        sockets.discard(ws)
+    return ws
+
+
+class WebChannel:
+    name: ClassVar[str] = "web"
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/ws/chat", chat_socket)]
+
+    async def send(self, conv: Conversation, msg: Message) -> str | None:
+        # Widget sockets are subscribed to the bus, which already carries every message.
+        return None

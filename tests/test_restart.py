@@ -1,0 +1,47 @@
+"""A graceful restart loses nothing: a new process continues the same conversation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.app import create_app
+from tests.conftest import ClientFactory, api_get, make_settings
+from tests.support.visitor import Visitor
+
+
+async def test_a_new_server_continues_the_conversation_where_it_stopped(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "data")
+    first = await aiohttp_client(create_app(settings))
+    v = await Visitor.connect(first)
+    await v.greeting()
+    await v.say("We need to qualify leads automatically")
+    asked = await v.say("Hooli")
+    assert asked["expects"]["slot"] == "team_size"
+    await v.close()
+    await first.close()  # graceful shutdown writes the embedded store to disk
+    assert (tmp_path / "data" / "store.json").is_file()
+
+    second = await aiohttp_client(create_app(settings))
+    back = await Visitor.connect(second, token=v.token)
+    assert back.conversation_id == v.conversation_id
+    history = [await back.next_frame("message") for _ in range(5)]
+    assert [f["from"] for f in history] == ["bot", "visitor", "bot", "visitor", "bot"]
+    reply = await back.say("120 people")
+    assert reply["expects"]["slot"] == "budget_monthly"  # not need or company again
+    lead = (await api_get(second, f"/api/conversations/{v.conversation_id}"))["lead"]
+    assert lead["company"] == "Hooli" and lead["team_size"] == 120
+
+
+async def test_the_generated_api_token_survives_a_restart(aiohttp_client: ClientFactory, tmp_path: Path) -> None:
+    from bot.settings import Settings
+    from bot.tokens import api_token
+
+    settings = Settings.from_env({"LEADBOT_DATA_DIR": str(tmp_path)})
+    token, path = api_token(settings)
+    assert path is not None and path.stat().st_mode & 0o777 == 0o600
+    assert api_token(settings) == (token, path)
+    client = await aiohttp_client(create_app(settings))
+    response = await client.get("/api/leads", headers={"Authorization": f"Bearer {token}"})
+    assert response.status == 200
