@@ -1,0 +1,124 @@
+"""The widget in a real browser against the real server: chat through the UI, reload, see the history.
+
+Drives Debian's chromium (/usr/bin/chromium) with playwright; never downloads a browser.
+Run it alone with `python -m pytest tests/test_browser_widget.py -q`; skip it with `-m "not browser"`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.app import create_app
+from bot.settings import Settings
+
+playwright_api = pytest.importorskip("playwright.async_api")
+expect = playwright_api.expect
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+ServerFactory = Callable[..., Awaitable[TestServer]]
+
+
+@pytest.fixture
+async def base_url(aiohttp_server: ServerFactory, tmp_path: Path) -> str:
+    app = create_app(Settings.from_env({"LEADBOT_DATA_DIR": str(tmp_path / "data")}))
+    server = await aiohttp_server(app)
+    return str(server.make_url("/"))
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with playwright_api.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def test_a_conversation_survives_a_reload(base_url: str, browser: Any) -> None:
+    expect.set_options(timeout=15_000)
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(f"console: {msg.text}")
+            if "Content Security Policy" in msg.text or "Uncaught" in msg.text
+            else None
+        ),
+    )
+
+    await page.goto(base_url)
+    launcher = page.get_by_role("button", name="Open chat")
+    await launcher.click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+
+    bot = page.locator(".lb-bot .lb-txt")
+    visitor = page.locator(".lb-visitor .lb-txt")
+    box = page.get_by_role("textbox", name="Your message")
+
+    async def answer(text: str, then_asks: str) -> None:
+        await box.fill(text)
+        await box.press("Enter")
+        await expect(bot.last).to_contain_text(then_asks)
+
+    await expect(bot.first).to_contain_text("What are you hoping to solve with us?")
+    await expect(box).to_be_focused()
+    # Markup typed by the visitor is shown as text, never parsed.
+    await answer("<b>Pipeline</b> reporting & forecasts", "Which company are you with?")
+    await expect(visitor.first).to_have_text("<b>Pipeline</b> reporting & forecasts")
+    await expect(dialog.locator("b")).to_have_count(0)
+    await answer("Acme Corp", "How many people are on your team?")
+    await expect(box).to_have_attribute("inputmode", "numeric")
+    await expect(box).to_have_attribute("type", "text")
+    await answer("about fifty", "What monthly budget do you have in mind?")
+    await answer("$5,000 a month", "When would you like to get started?")
+
+    # The timeline question comes with quick replies; one click answers it.
+    await page.get_by_role("button", name="Within 3 months").click()
+    await expect(bot.last).to_contain_text("Are you the one who makes the buying decision?")
+    await expect(page.get_by_role("button", name="Within 3 months")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Yes, it's my call")).to_be_visible()
+
+    # Asking for a person hands off at once.
+    await answer("I'd like to talk to a person", "bringing in a person")
+    await expect(page.locator(".lb-pending")).to_have_count(0)  # every visitor message was acked
+    texts = await page.locator(".lb-m .lb-txt").all_inner_texts()
+    assert len(texts) == 13  # the greeting, then 6 answers, each with one bot reply
+    assert texts.count("Acme Corp") == 1
+
+    # A reload re-opens the panel and replays the whole history: same texts, same order, no duplicates.
+    await page.reload()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    await expect(page.locator(".lb-m .lb-txt")).to_have_text(texts)
+    await expect(page.locator(".lb-pending")).to_have_count(0)
+
+    # Esc closes the panel and gives focus back to the launcher.
+    await page.get_by_role("textbox", name="Your message").focus()
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("dialog")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Open chat")).to_be_focused()
+
+    assert not problems, problems
