@@ -15,7 +15,6 @@ import asyncio
 import os
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -87,9 +86,15 @@ async def drive_server(visitors: int, conversations: int) -> tuple[float, list[f
             "LEADBOT_PORT": str(port),
             "LEADBOT_DATA_DIR": tmp,
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        server = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         try:
             connector = aiohttp.TCPConnector(limit=0)
@@ -111,7 +116,8 @@ async def drive_server(visitors: int, conversations: int) -> tuple[float, list[f
                 return turns / elapsed, latencies
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            async with asyncio.timeout(30):
+                await server.wait()
 
 
 async def drive_graph(visitors: int, conversations: int) -> float:
@@ -129,7 +135,12 @@ async def drive_graph(visitors: int, conversations: int) -> float:
             _, _, memory = qualifier.opening(flow, slots=slots, skipped=skipped)
             for answer in ANSWERS:
                 turn = await qualifier.turn(
-                    flow, text=answer.format(n=n), memory=memory, slots=slots, details=details, skipped=skipped
+                    flow,
+                    text=answer.format(n=n),
+                    memory=memory,
+                    slots=slots,
+                    details=details,
+                    skipped=skipped,
                 )
                 memory, slots, details, skipped = turn.memory, turn.slots, turn.details, turn.skipped
                 turns += 1
@@ -141,11 +152,15 @@ async def drive_graph(visitors: int, conversations: int) -> float:
 
 
 def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    )
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--visitors", type=int, default=50, help="concurrent visitors")
     parser.add_argument("--conversations", type=int, default=200, help="conversations in all")
     args = parser.parse_args()
@@ -153,8 +168,10 @@ async def main() -> None:
     server_rate, latencies = await drive_server(args.visitors, args.conversations)
     graph_rate = await drive_graph(args.visitors, args.conversations)
     print(f"visitors={args.visitors} conversations={args.conversations} turns={len(latencies)}")
-    print(f"server:     {server_rate:8.1f} turns/s   p50 {percentile(latencies, 50) * 1000:7.1f} ms"
-          f"   p99 {percentile(latencies, 99) * 1000:7.1f} ms")
+    print(
+        f"server:     {server_rate:8.1f} turns/s   p50 {percentile(latencies, 50) * 1000:7.1f} ms"
+        f"   p99 {percentile(latencies, 99) * 1000:7.1f} ms"
+    )
     print(f"bare graph: {graph_rate:8.1f} turns/s   (same compiled graph, ainvoke, no I/O)")
     print(f"ratio server/bare graph: {server_rate / graph_rate:.2f}")
 

@@ -8,6 +8,7 @@ reply:   the one send path — bot replies, agent replies and notices are stored
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from asyncio import Lock
@@ -89,6 +90,10 @@ class Conversations:
         self.clock = clock
         # One lock per conversation with turns in flight; entries vanish when unused.
         self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
+        # Set whenever no bot turn is scheduled or running (tests and shutdown wait on it).
+        self._turns_in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # -- starting and finding --------------------------------------------------------
 
@@ -127,7 +132,7 @@ class Conversations:
             return stored, False
         self.bus.publish(MessageCreated(stored, origin=origin))
         if conv.mode == "bot":
-            await self.jobs.spawn(self.answer_owed(conv.id), name=f"turn:{conv.id}")
+            await self._schedule_turns(conv.id)
         return stored, True
 
     def typing(self, conv_id: str, sender: str = "visitor", *, origin: str | None = None) -> None:
@@ -137,7 +142,11 @@ class Conversations:
         """Schedule the bot's turn for any visitor message left unanswered (e.g. by a crash)."""
         conv = await self.store.get_conversation(conv_id)
         if conv.mode == "bot" and await self.store.last_visitor_seq(conv_id) > conv.answered_seq:
-            await self.jobs.spawn(self.answer_owed(conv_id), name=f"turn:{conv_id}")
+            await self._schedule_turns(conv_id)
+
+    async def idle(self) -> None:
+        """Return once no bot turn is scheduled or running."""
+        await self._idle.wait()
 
     # -- bot turns -------------------------------------------------------------------
 
@@ -147,6 +156,29 @@ class Conversations:
             lock = Lock()
             self._locks[conv_id] = lock
         return lock
+
+    async def _schedule_turns(self, conv_id: str) -> None:
+        self._turns_in_flight += 1
+        self._idle.clear()
+        try:
+            await self.jobs.spawn(self._tracked_turns(conv_id), name=f"turn:{conv_id}")
+        except BaseException:
+            self._turn_done()
+            raise
+
+    def _turn_done(self) -> None:
+        self._turns_in_flight -= 1
+        if self._turns_in_flight == 0:
+            self._idle.set()
+
+    async def _tracked_turns(self, conv_id: str) -> None:
+        try:
+            await self.answer_owed(conv_id)
+        except Exception:
+            # The visitor's message is stored; the turn is owed and runs again on reconnect.
+            log.exception("bot turn failed for conversation %s", conv_id)
+        finally:
+            self._turn_done()
 
     async def answer_owed(self, conv_id: str) -> None:
         """Answer every visitor message after `answered_seq`, one turn each, in order."""

@@ -36,11 +36,9 @@ async def client(aiohttp_client: ClientFactory, settings: Settings) -> TestClien
 
 
 async def settle(app: web.Application, deadline: float = 10.0) -> None:
-    """Wait until no bot turn is running (polling with a deadline, not a fixed sleep)."""
-    jobs = app[keys.JOBS]
+    """Wait until no bot turn is scheduled or running."""
     async with asyncio.timeout(deadline):
-        while jobs.active_count or jobs.pending_count:
-            await asyncio.sleep(0.005)
+        await app[keys.CONVERSATIONS].idle()
 
 
 async def api_get(client: TestClient[Any, Any], path: str, status: int = 200) -> Any:

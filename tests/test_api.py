@@ -11,7 +11,9 @@ from tests.conftest import AUTH, api_get
 from tests.support.visitor import Visitor
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dGVzdA=="}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic dGVzdA=="}]
+)
 async def test_the_api_needs_the_token(client: TestClient[Any, Any], headers: dict[str, str]) -> None:
     for path in ("/api/conversations", "/api/leads", "/api/conversations/x", "/api/leads/x"):
         response = await client.get(path, headers=headers)
@@ -28,8 +30,15 @@ async def test_unknown_records_are_json_404s(client: TestClient[Any, Any]) -> No
 
 @pytest.mark.parametrize(
     "query",
-    ["/api/leads?status=hot", "/api/leads?min_score=high", "/api/leads?min_score=101", "/api/conversations?mode=x",
-     "/api/conversations?limit=0", "/api/conversations?limit=1000", "/api/leads?offset=-1"],
+    [
+        "/api/leads?status=hot",
+        "/api/leads?min_score=high",
+        "/api/leads?min_score=101",
+        "/api/conversations?mode=x",
+        "/api/conversations?limit=0",
+        "/api/conversations?limit=1000",
+        "/api/leads?offset=-1",
+    ],
 )
 async def test_bad_query_values_are_json_400s(client: TestClient[Any, Any], query: str) -> None:
     body = await api_get(client, query, status=400)
@@ -59,7 +68,9 @@ async def test_conversations_and_leads_are_listed_and_filtered(client: TestClien
     leads = await api_get(client, "/api/leads?min_score=50")
     assert len(leads["items"]) == 1
     lead = leads["items"][0]
-    assert lead["budget_monthly"] == 8000 and lead["timeline"] == "immediate" and lead["decision_maker"] is True
+    assert (
+        lead["budget_monthly"] == 8000 and lead["timeline"] == "immediate" and lead["decision_maker"] is True
+    )
     assert lead["score"] == 75 and lead["status"] == "engaged"
     engaged = await api_get(client, "/api/leads?status=engaged")
     assert len(engaged["items"]) == 2
@@ -72,9 +83,24 @@ async def test_a_conversation_shows_every_slot_of_its_flow(client: TestClient[An
     assert conv["flow"] == {"id": "default", "version": 1}
     assert conv["channel"] == "web" and conv["mode"] == "bot" and conv["handoff_reason"] is None
     lead = conv["lead"]
-    for slot in ("need", "company", "team_size", "budget_monthly", "timeline", "decision_maker", "name", "email", "phone"):
+    for slot in (
+        "need",
+        "company",
+        "team_size",
+        "budget_monthly",
+        "timeline",
+        "decision_maker",
+        "name",
+        "email",
+        "phone",
+    ):
         assert slot in lead and lead[slot] is None
-    assert lead["score"] == 0 and lead["grade"] == "D" and lead["temperature"] == "cold" and lead["status"] == "new"
+    assert (
+        lead["score"] == 0
+        and lead["grade"] == "D"
+        and lead["temperature"] == "cold"
+        and lead["status"] == "new"
+    )
     assert conv["messages"][0]["from"] == "bot" and conv["messages"][0]["seq"] == 1
 
 

@@ -89,7 +89,9 @@ async def test_a_foreign_origin_is_refused(client: TestClient[Any, Any]) -> None
 
 
 async def test_configured_origins_are_allowed_exactly(aiohttp_client: ClientFactory, tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, LEADBOT_ALLOWED_ORIGINS="https://shop.example, https://www.shop.example/")
+    settings = make_settings(
+        tmp_path, LEADBOT_ALLOWED_ORIGINS="https://shop.example, https://www.shop.example/"
+    )
     client = await aiohttp_client(create_app(settings))
     for origin in ("https://shop.example", "https://www.shop.example"):
         v = await Visitor.connect(client, Origin=origin)
@@ -100,7 +102,9 @@ async def test_configured_origins_are_allowed_exactly(aiohttp_client: ClientFact
         assert refused.value.status == 403
 
 
-async def test_reconnecting_resumes_with_no_lost_and_no_duplicated_message(client: TestClient[Any, Any]) -> None:
+async def test_reconnecting_resumes_with_no_lost_and_no_duplicated_message(
+    client: TestClient[Any, Any],
+) -> None:
     v = await Visitor.connect(client)
     await v.greeting()
     await v.say("We need a chatbot")

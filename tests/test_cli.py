@@ -29,18 +29,28 @@ def _free_port() -> int:
 
 
 def test_flows_validate_accepts_the_default_and_names_bad_fields(tmp_path: Path) -> None:
-    ok = subprocess.run([*LEADBOT, "flows", "validate", "flows/default.yaml"], cwd=ROOT, capture_output=True, text=True)
+    ok = subprocess.run(
+        [*LEADBOT, "flows", "validate", "flows/default.yaml"], cwd=ROOT, capture_output=True, text=True
+    )
     assert ok.returncode == 0 and "ok (flow 'default' v1, 9 slots)" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text((ROOT / "flows" / "default.yaml").read_text().replace("type: integer", "type: count"))
-    failed = subprocess.run([*LEADBOT, "flows", "validate", str(bad)], cwd=ROOT, capture_output=True, text=True)
+    failed = subprocess.run(
+        [*LEADBOT, "flows", "validate", str(bad)], cwd=ROOT, capture_output=True, text=True
+    )
     assert failed.returncode == 1 and "slots.2.type" in failed.stderr
 
 
 def test_chat_runs_the_bot_in_the_terminal(tmp_path: Path) -> None:
     script = "We need a help desk\nAcme\nskip\nskip\nASAP\nyes\nRoad Runner\nroad@acme.com\nskip\n"
     done = subprocess.run(
-        [*LEADBOT, "chat"], cwd=ROOT, input=script, capture_output=True, text=True, env=_env(tmp_path), timeout=120
+        [*LEADBOT, "chat"],
+        cwd=ROOT,
+        input=script,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
@@ -89,6 +99,10 @@ async def test_serve_prints_where_things_are_and_serves(tmp_path: Path) -> None:
 
 def test_bad_settings_are_reported_plainly(tmp_path: Path) -> None:
     done = subprocess.run(
-        [*LEADBOT, "serve"], cwd=ROOT, capture_output=True, text=True, env=_env(tmp_path, LEADBOT_PORT="eighty")
+        [*LEADBOT, "serve"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, LEADBOT_PORT="eighty"),
     )
     assert done.returncode == 2 and "LEADBOT_PORT must be a whole number" in done.stderr

@@ -22,7 +22,15 @@ def _default() -> dict[str, Any]:
 def test_the_default_flow_has_the_product_slots_in_order() -> None:
     flow = load_flow(DEFAULT)
     assert [s.name for s in flow.slots] == [
-        "need", "company", "team_size", "budget_monthly", "timeline", "decision_maker", "name", "email", "phone",
+        "need",
+        "company",
+        "team_size",
+        "budget_monthly",
+        "timeline",
+        "decision_maker",
+        "name",
+        "email",
+        "phone",
     ]
     assert [s.name for s in flow.slots if s.required] == ["email"]
     assert flow.region == "US" and flow.scoring.qualified_at == 70
@@ -44,9 +52,20 @@ def _mutated(change: Any) -> dict[str, Any]:
         (lambda d: d["slots"][0].update(name="Need!"), "slots.0.name"),
         (lambda d: d["slots"][0].update(name="score"), "reserved"),
         (lambda d: d["slots"].append(dict(d["slots"][1])), "repeated: company"),
-        (lambda d: d["scoring"]["rules"].append({"slot": "budget", "op": "gte", "value": 1, "points": 5}), "unknown slot 'budget'"),
-        (lambda d: d["scoring"]["rules"].append({"slot": "company", "op": "gte", "value": 1, "points": 5}), "needs a numeric slot"),
-        (lambda d: d["scoring"]["rules"].append({"slot": "timeline", "op": "eq", "value": "soon", "points": 5}), "timeline is one of"),
+        (
+            lambda d: d["scoring"]["rules"].append({"slot": "budget", "op": "gte", "value": 1, "points": 5}),
+            "unknown slot 'budget'",
+        ),
+        (
+            lambda d: d["scoring"]["rules"].append({"slot": "company", "op": "gte", "value": 1, "points": 5}),
+            "needs a numeric slot",
+        ),
+        (
+            lambda d: d["scoring"]["rules"].append(
+                {"slot": "timeline", "op": "eq", "value": "soon", "points": 5}
+            ),
+            "timeline is one of",
+        ),
         (lambda d: d["scoring"]["rules"][1].update(value=[5000, 1000]), "scoring.rules.1"),
         (lambda d: d["scoring"]["rules"][0].update(points=500), "scoring.rules.0.points"),
         (lambda d: d["scoring"].update(qualified_at=101), "scoring.qualified_at"),
@@ -54,7 +73,10 @@ def _mutated(change: Any) -> dict[str, Any]:
         (lambda d: d.update(region="usa"), "region"),
         (lambda d: d["texts"].pop("greeting"), "texts.greeting"),
         (lambda d: d.update(colour="blue"), "colour"),
-        (lambda d: d["slots"].append({"name": "plan", "type": "choice", "question": "Which plan?"}), "choices"),
+        (
+            lambda d: d["slots"].append({"name": "plan", "type": "choice", "question": "Which plan?"}),
+            "choices",
+        ),
     ],
 )
 def test_an_invalid_flow_names_the_field(change: Any, named: str) -> None:

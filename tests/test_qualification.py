@@ -61,7 +61,15 @@ async def test_full_qualification_hands_a_qualified_lead_to_a_person(client: Tes
 async def test_unqualified_lead_gets_a_polite_close(client: TestClient[Any, Any]) -> None:
     v = await Visitor.connect(client)
     await v.greeting()
-    for answer in ["Just looking around", "Tiny Co", "just me", "$200 per month", "maybe next year", "no, my boss decides", "Ann"]:
+    for answer in [
+        "Just looking around",
+        "Tiny Co",
+        "just me",
+        "$200 per month",
+        "maybe next year",
+        "no, my boss decides",
+        "Ann",
+    ]:
         await v.say(answer)
     await v.say("ann@tiny.co")
     close = await v.say("skip")
@@ -73,7 +81,9 @@ async def test_unqualified_lead_gets_a_polite_close(client: TestClient[Any, Any]
     assert conv["lead"]["skipped"] == ["phone"]
 
 
-async def test_facts_are_picked_up_whenever_mentioned_and_never_asked_again(client: TestClient[Any, Any]) -> None:
+async def test_facts_are_picked_up_whenever_mentioned_and_never_asked_again(
+    client: TestClient[Any, Any],
+) -> None:
     v = await Visitor.connect(client)
     await v.greeting()
     reply = await v.say("Hi, I'm Jane from Acme. We're 40 people and want to start next week, jane@acme.io")
@@ -155,7 +165,9 @@ async def test_a_correction_replaces_the_earlier_answer(client: TestClient[Any, 
     assert lead["email"] == "jane.doe@acme.io"
 
 
-async def test_the_same_email_in_a_second_conversation_links_to_the_same_lead(client: TestClient[Any, Any]) -> None:
+async def test_the_same_email_in_a_second_conversation_links_to_the_same_lead(
+    client: TestClient[Any, Any],
+) -> None:
     first = await Visitor.connect(client)
     await first.greeting()
     await first.say("I'm Sam from Globex, sam@globex.com")

@@ -34,7 +34,9 @@ async def test_a_new_server_continues_the_conversation_where_it_stopped(
     assert lead["company"] == "Hooli" and lead["team_size"] == 120
 
 
-async def test_the_generated_api_token_survives_a_restart(aiohttp_client: ClientFactory, tmp_path: Path) -> None:
+async def test_the_generated_api_token_survives_a_restart(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
     from bot.settings import Settings
     from bot.tokens import api_token
 

@@ -37,22 +37,52 @@ FLOW = load_flow(Path(__file__).resolve().parent.parent / "flows" / "default.yam
         ({"budget_monthly": 5000, "team_size": 10}, 40, "C", "cold", False),
         ({"budget_monthly": 5000, "decision_maker": True}, 50, "C", "warm", False),
         ({"budget_monthly": 5000, "timeline": "immediate", "email": "a@b.co"}, 60, "B", "warm", False),
-        ({"budget_monthly": 5000, "timeline": "short", "decision_maker": True, "email": "a@b.co"}, 70, "B", "warm", True),
-        ({"budget_monthly": 5000, "timeline": "immediate", "decision_maker": True, "email": "e@x.io"}, 80, "A", "hot", True),
         (
-            {"budget_monthly": 9000, "timeline": "immediate", "decision_maker": True, "team_size": 80,
-             "email": "e@x.io", "phone": "+14155550100"},
-            100, "A", "hot", True,
+            {"budget_monthly": 5000, "timeline": "short", "decision_maker": True, "email": "a@b.co"},
+            70,
+            "B",
+            "warm",
+            True,
+        ),
+        (
+            {"budget_monthly": 5000, "timeline": "immediate", "decision_maker": True, "email": "e@x.io"},
+            80,
+            "A",
+            "hot",
+            True,
+        ),
+        (
+            {
+                "budget_monthly": 9000,
+                "timeline": "immediate",
+                "decision_maker": True,
+                "team_size": 80,
+                "email": "e@x.io",
+                "phone": "+14155550100",
+            },
+            100,
+            "A",
+            "hot",
+            True,
         ),
     ],
 )
-def test_default_flow_scores(slots: dict[str, Any], score: int, grade: str, temperature: str, qualified: bool) -> None:
+def test_default_flow_scores(
+    slots: dict[str, Any], score: int, grade: str, temperature: str, qualified: bool
+) -> None:
     result = score_lead(slots, FLOW)
-    assert (result.score, result.grade, result.temperature, result.qualified) == (score, grade, temperature, qualified)
+    assert (result.score, result.grade, result.temperature, result.qualified) == (
+        score,
+        grade,
+        temperature,
+        qualified,
+    )
 
 
 def test_every_point_has_a_reason() -> None:
-    result = score_lead({"budget_monthly": 2500, "timeline": "short", "decision_maker": True, "email": "a@b.co"}, FLOW)
+    result = score_lead(
+        {"budget_monthly": 2500, "timeline": "short", "decision_maker": True, "email": "a@b.co"}, FLOW
+    )
     assert result.reasons == (
         "budget_monthly 1000–4999: +15",
         "timeline = short: +15",

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from bot.models import FlowRef, Inbound, Lead, Outbound
+from bot.models import FlowRef, Inbound, Outbound
 from bot.store import NotFound, Store, open_embedded, open_mongo
 from tests.support.mongo_wire import MongoWireStandIn
 
@@ -92,7 +92,9 @@ async def test_inbound_messages_are_numbered_and_deduplicated(store: Store) -> N
 
 async def test_concurrent_duplicates_are_stored_once(store: Store) -> None:
     conv_id = await _conversation(store)
-    results = await asyncio.gather(*(store.record_inbound(_inbound(conv_id, "hi", "same")) for _ in range(10)))
+    results = await asyncio.gather(
+        *(store.record_inbound(_inbound(conv_id, "hi", "same")) for _ in range(10))
+    )
     assert sum(1 for _, _, new in results if new) == 1
     assert len({m.seq for _, m, _ in results}) == 1
     assert [m.text for m in await store.messages_after(conv_id, 0)] == ["hi"]
@@ -101,7 +103,9 @@ async def test_concurrent_duplicates_are_stored_once(store: Store) -> None:
 async def test_seq_numbers_increase_across_inbound_and_outbound(store: Store) -> None:
     conv_id = await _conversation(store)
     await store.record_inbound(_inbound(conv_id, "one", "1"))
-    out = await store.append(conv_id, [Outbound(sender="bot", text="two"), Outbound(sender="bot", text="three")])
+    out = await store.append(
+        conv_id, [Outbound(sender="bot", text="two"), Outbound(sender="bot", text="three")]
+    )
     assert out is not None and [m.seq for m in out] == [2, 3]
     await store.record_inbound(_inbound(conv_id, "four", "4"))
     messages = await store.messages_after(conv_id, 0)
@@ -117,8 +121,12 @@ async def test_bot_messages_need_the_bot_to_own_the_conversation(store: Store) -
     assert await store.append(conv_id, [Outbound(sender="bot", text="late")], require_mode="bot") is None
     lead = await store.get_lead((await store.get_conversation(conv_id)).lead_id)
     dropped = await store.save_turn(
-        conv_id, state={"asked": "x"}, lead=lead, outs=[Outbound(sender="bot", text="late")],
-        answered_seq=1, require_mode="bot",
+        conv_id,
+        state={"asked": "x"},
+        lead=lead,
+        outs=[Outbound(sender="bot", text="late")],
+        answered_seq=1,
+        require_mode="bot",
     )
     assert dropped is None
     conv = await store.get_conversation(conv_id)
@@ -133,8 +141,14 @@ async def test_a_turn_saves_replies_state_lead_and_mode(store: Store) -> None:
     lead.slots["team_size"] = 12
     lead.score = 10
     saved = await store.save_turn(
-        conv_id, state={"asked": "email"}, lead=lead, outs=[Outbound(sender="bot", text="Email?")],
-        answered_seq=0, mode="pending_human", handoff_reason="requested", require_mode="bot",
+        conv_id,
+        state={"asked": "email"},
+        lead=lead,
+        outs=[Outbound(sender="bot", text="Email?")],
+        answered_seq=0,
+        mode="pending_human",
+        handoff_reason="requested",
+        require_mode="bot",
     )
     assert saved is not None
     conv, lead, messages = saved

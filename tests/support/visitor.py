@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +19,15 @@ class Visitor:
         self.ws = ws
         self.hello: Frame = {}
         self.frames: list[Frame] = []  # every frame received, in order
-        self._ids = itertools.count(1)
 
     @classmethod
     async def connect(
-        cls, client: TestClient[Any, Any], *, token: str | None = None, after_seq: int | None = None, **headers: str
+        cls,
+        client: TestClient[Any, Any],
+        *,
+        token: str | None = None,
+        after_seq: int | None = None,
+        **headers: str,
     ) -> Visitor:
         params = {}
         if token is not None:
@@ -63,7 +67,8 @@ class Visitor:
         return await self.next_frame("message", lambda f: f["from"] == "bot")
 
     async def send(self, text: str, client_id: str | None = None) -> str:
-        client_id = client_id or f"c{next(self._ids)}"
+        # Unique across visitors and reloads, as the widget's ids are: a reused id is the same message.
+        client_id = client_id or secrets.token_hex(8)
         await self.ws.send_json({"type": "message", "id": client_id, "text": text})
         return client_id
 
