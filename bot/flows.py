@@ -77,6 +77,9 @@ class Slot(_Strict):
     choices: tuple[str, ...] = ()  # quick replies offered to the visitor
     input: InputHint | None = None  # widget input hint; derived from the type when absent
     label: str | None = None  # how replies and the inbox name the slot; derived from the name
+    # Said when the slot is answered; "{value}" shows the answer as understood, so the
+    # visitor can see (and correct) what the bot took from it. The flow's `thanks` otherwise.
+    ack: str | None = None
 
     @property
     def title(self) -> str:
@@ -89,6 +92,13 @@ class Slot(_Strict):
             raise ValueError("must be lower_snake_case, start with a letter, at most 41 characters")
         if value in RESERVED_SLOT_NAMES:
             raise ValueError(f"'{value}' is reserved for a lead field; pick another slot name")
+        return value
+
+    @field_validator("ack")
+    @classmethod
+    def _ack_placeholders(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"\{(?!value\})[^}]*\}", value):
+            raise ValueError("the only placeholder an ack may use is {value}")
         return value
 
     @model_validator(mode="after")

@@ -72,6 +72,7 @@ def _mutated(change: Any) -> dict[str, Any]:
         (lambda d: d["scoring"]["temperature"].update(warm=90), "warm must not exceed hot"),
         (lambda d: d.update(region="usa"), "region"),
         (lambda d: d["texts"].pop("greeting"), "texts.greeting"),
+        (lambda d: d["slots"][0].update(ack="Hi {name}"), "only placeholder an ack may use is {value}"),
         (lambda d: d.update(colour="blue"), "colour"),
         (
             lambda d: d["slots"].append({"name": "plan", "type": "choice", "question": "Which plan?"}),

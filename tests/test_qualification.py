@@ -27,9 +27,16 @@ async def test_full_qualification_hands_a_qualified_lead_to_a_person(client: Tes
         ("my name is Tony Stark", "email"),
         ("tony@stark.com", "phone"),
     ]
+    replies = {}
     for answer, next_slot in script:
         reply = await v.say(answer)
         assert reply["expects"] is not None and reply["expects"]["slot"] == next_slot, (answer, reply)
+        replies[answer] = reply["text"]
+    # each answer is acknowledged as understood, so the visitor can correct a misreading
+    assert replies["about fifty"].startswith("Got it — 50 people.")
+    assert replies["ten grand a month"].startswith("Got it: $10,000 per month.")
+    assert replies["ASAP"].startswith("Noted — within a month.")
+    assert replies["my name is Tony Stark"].startswith("Nice to meet you, Tony Stark!")
     timeline_hint = next(f for f in v.frames if f.get("expects") and f["expects"]["slot"] == "timeline")
     assert timeline_hint["expects"]["input"] == "choice" and "ASAP" in timeline_hint["expects"]["choices"]
 

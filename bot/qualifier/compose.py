@@ -47,8 +47,12 @@ def acknowledgement(
     if correction:
         return f"Thanks, I've updated your {describe(flow, slots, details, filled)}."
     unprompted = [name for name in filled if name != asked]
-    name = slots.get("name") if "name" in filled else None
-    thanks = f"Thanks, {name}!" if isinstance(name, str) and name else flow.texts.thanks
+    thanks = flow.texts.thanks
+    if asked in filled and asked is not None:
+        slot = flow.slot(asked)
+        if slot.ack:
+            value = format_value(slot, slots[asked], details.get(asked) or {})
+            thanks = slot.ack.replace("{value}", value)
     if unprompted:
         return f"{thanks} Noted: {describe(flow, slots, details, unprompted)}."
     return thanks
