@@ -183,24 +183,30 @@ class Conversations:
     async def answer_owed(self, conv_id: str) -> None:
         """Answer every visitor message after `answered_seq`, one turn each, in order."""
         async with self._lock(conv_id):
-            while True:
-                conv = await self.store.get_conversation(conv_id)
-                if conv.mode != "bot":
-                    return
+            conv = await self.store.get_conversation(conv_id)
+            while conv.mode == "bot":
                 owed = [
                     m
                     for m in await self.store.messages_after(conv_id, conv.answered_seq, limit=50)
                     if m.sender == "visitor"
                 ]
-                if not owed:
-                    return
+                written = 0
                 for message in owed:
-                    if not await self._turn(conv, message):
+                    done = await self._turn(conv, message)
+                    if done is None:
                         return
-                    conv = await self.store.get_conversation(conv_id)
+                    conv, written = done
+                    if conv.mode != "bot":
+                        return
+                if conv.last_seq == written or not owed:
+                    return  # nothing arrived while we were answering
 
-    async def _turn(self, conv: Conversation, message: Message) -> bool:
-        """Run one bot turn for `message`. False when the bot no longer owns the conversation."""
+    async def _turn(self, conv: Conversation, message: Message) -> tuple[Conversation, int] | None:
+        """Run one bot turn for `message`.
+
+        Returns the conversation after it and the highest seq this turn wrote, or None when
+        the bot no longer owns the conversation (its reply was dropped).
+        """
         flow = self.flows.pinned(conv.flow)
         lead = await self.store.get_lead(conv.lead_id)
         if not conv.state.get("opted_out"):
@@ -239,14 +245,15 @@ class Conversations:
             handoff_reason=reason,
             opted_out=bool(turn.memory.get("opted_out")),
             require_mode="bot",
+            contacts_changed=bool({"email", "phone"} & set(turn.filled)),
         )
         if saved is None:  # an agent took the conversation while the bot was thinking
             log.info("bot reply dropped: conversation %s is no longer the bot's", conv.id)
-            return False
+            return None
         conv, lead, messages = saved
         await self._deliver(conv, messages)
         self.bus.publish(ConversationChanged(conv, lead))
-        return conv.mode == "bot"
+        return conv, messages[-1].seq if messages else message.seq
 
     # -- outbound --------------------------------------------------------------------
 

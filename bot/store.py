@@ -194,8 +194,8 @@ class Store:
 
     async def _allocate_seqs(
         self, conv_id: str, count: int, *, require_mode: Mode | None = None
-    ) -> int | None:
-        """Reserve `count` message numbers; returns the first. Numbers are never reused.
+    ) -> tuple[int, Conversation] | None:
+        """Reserve `count` message numbers: (the first, the conversation after). Never reused.
 
         With `require_mode`, nothing is reserved (None) unless the conversation is in that
         mode at this instant: this is what stops a bot reply once an agent owns it.
@@ -206,13 +206,13 @@ class Store:
         doc = await self.conversations.find_one_and_update(
             guard,
             {"$inc": {"last_seq": count}, "$set": {"updated_at": utcnow()}},
-            projection={"last_seq": 1},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             await self.get_conversation(conv_id)  # raises NotFound when it does not exist
             return None
-        return int(doc["last_seq"]) - count + 1
+        conv = _conversation(doc)
+        return conv.last_seq - count + 1, conv
 
     async def record_inbound(self, msg: Inbound) -> tuple[Conversation, Message, bool]:
         """Store a visitor's message once. Returns (conversation, message, is_new).
@@ -225,8 +225,9 @@ class Store:
             seen = await self.messages.find_one({"dedupe_key": key})
             if seen is not None:
                 return await self.get_conversation(msg.conversation_id), _message(seen), False
-        seq = await self._allocate_seqs(msg.conversation_id, 1)
-        assert seq is not None
+        allocated = await self._allocate_seqs(msg.conversation_id, 1)
+        assert allocated is not None  # unguarded: only NotFound can stop it
+        seq, conv = allocated
         stored = Message(
             id=new_id(),
             conversation_id=msg.conversation_id,
@@ -247,7 +248,7 @@ class Store:
                 raise
             return await self.get_conversation(msg.conversation_id), _message(seen), False
         self.writes += 1
-        return await self.get_conversation(msg.conversation_id), stored, True
+        return conv, stored, True
 
     async def append(
         self, conv_id: str, outs: list[Outbound], *, require_mode: Mode | None = None
@@ -258,9 +259,10 @@ class Store:
         """
         if not outs:
             return []
-        first = await self._allocate_seqs(conv_id, len(outs), require_mode=require_mode)
-        if first is None:
+        allocated = await self._allocate_seqs(conv_id, len(outs), require_mode=require_mode)
+        if allocated is None:
             return None
+        first = allocated[0]
         stored = [
             Message(
                 id=new_id(),
@@ -310,6 +312,7 @@ class Store:
         handoff_reason: HandoffReason | None = None,
         opted_out: bool | None = None,
         require_mode: Mode | None = None,
+        contacts_changed: bool = True,
     ) -> tuple[Conversation, Lead, list[Message]] | None:
         """Persist one bot turn: its replies, the lead, and the bot's state.
 
@@ -326,7 +329,7 @@ class Store:
             messages = []
             if require_mode is not None and (await self.get_conversation(conv_id)).mode != require_mode:
                 return None
-        saved_lead = await self.save_lead(lead)
+        saved_lead = await self.save_lead(lead, contacts_changed=contacts_changed)
         fields: dict[str, Any] = {
             "state": state,
             "answered_seq": answered_seq,
@@ -384,13 +387,18 @@ class Store:
         )
         return [_lead(doc) async for doc in cursor]
 
-    async def save_lead(self, lead: Lead) -> Lead:
+    async def save_lead(self, lead: Lead, *, contacts_changed: bool = True) -> Lead:
         """Write the lead, merging it into an existing lead that has the same email or phone.
 
         Returns the lead as stored, which is the older record when a merge happened.
+        `contacts_changed=False` skips looking for that other lead; should a concurrent
+        writer have taken the contact after all, the unique index refuses the write and
+        the retry looks.
         """
+        look = contacts_changed
         for _ in range(3):  # a concurrent writer may claim the contact between our read and write
-            twin = await self._lead_sharing_contact(lead)
+            twin = await self._lead_sharing_contact(lead) if look else None
+            look = True
             if twin is not None:
                 lead = await self._merge(into=twin, other=lead)
             lead.updated_at = utcnow()
