@@ -16,6 +16,11 @@ def wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+def any_of(*alternatives: str) -> str:
+    """A non-capturing alternation; keeps long regex tables one phrase per line."""
+    return "(?:" + "|".join(alternatives) + ")"
+
+
 UNITS: dict[str, int] = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
@@ -60,7 +65,7 @@ MULTIPLIERS: dict[str, int] = {
 MULTIPLIER = r"(?:" + "|".join(sorted(MULTIPLIERS, key=len, reverse=True)) + r")(?![a-z])"
 
 # Currency symbols, longest first so "US$" wins over "$". "$" alone means the flow's
-# dollar currency when the flow uses one, USD otherwise (see normalize._currency).
+# dollar currency when the flow uses one, USD otherwise (see normalize.money._currency).
 CURRENCY_SYMBOLS: dict[str, str] = {
     "us$": "USD", "ca$": "CAD", "c$": "CAD", "au$": "AUD", "a$": "AUD", "nz$": "NZD",
     "hk$": "HKD", "s$": "SGD", "$": "$", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR",
