@@ -38,7 +38,7 @@ ANSWERS = [
     "I'm the CTO, it's my call",
     "my name is Tony Stark",
     "tony{n}@stark.com",
-    "(415) 555-0100",
+    "(415) 555-{n:04d}",
 ]
 
 
@@ -100,7 +100,7 @@ async def drive_server(visitors: int, conversations: int) -> tuple[float, list[f
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as http:
                 await wait_ready(http, base)
-                await one_conversation(http, base, -1, [])  # warm up
+                await one_conversation(http, base, conversations, [])  # warm up (its own number)
                 latencies: list[float] = []
                 queue = list(range(conversations))
 

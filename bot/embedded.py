@@ -18,10 +18,15 @@ from typing import Any
 
 from bson import json_util
 
-from bot.store import Store, open_embedded
+from bot.embedded_index import accelerate
+from bot.store import Store
 
 SNAPSHOT_FILE = "store.json"
 _JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True)
+
+
+def _encode_and_write(path: Path, data: dict[str, list[dict[str, Any]]]) -> None:
+    _write_atomically(path, json_util.dumps(data, json_options=_JSON_OPTIONS))
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -31,6 +36,16 @@ def _write_atomically(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def open_embedded(database: str) -> Store:
+    """A store on an in-process mongomock database, indexed for leadbot's hot queries."""
+    import mongomock
+    from mongomock_motor import AsyncMongoMockClient
+
+    engine: Any = mongomock.MongoClient(tz_aware=True)
+    accelerate(engine[database])
+    return Store(AsyncMongoMockClient(mock_mongo_client=engine)[database])
 
 
 def _read_if_exists(path: Path) -> str | None:
@@ -62,9 +77,8 @@ class Snapshotter:
         if writes == self._saved_writes:
             return False
         data = await self.store.dump()
-        text = json_util.dumps(data, json_options=_JSON_OPTIONS)
-        # The file write is blocking disk I/O: keep it off the event loop.
-        await asyncio.to_thread(_write_atomically, self.path, text)
+        # Encoding a large store and writing it would stall every socket: do it in a thread.
+        await asyncio.to_thread(_encode_and_write, self.path, data)
         self._saved_writes = writes
         return True
 

@@ -441,11 +441,3 @@ def open_mongo(uri: str, database: str) -> Store:
 
     client: Any = AsyncIOMotorClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
     return Store(client[database], client=client)
-
-
-def open_embedded(database: str) -> Store:
-    """A store on the in-process mongomock-motor database (persisted by bot.embedded)."""
-    from mongomock_motor import AsyncMongoMockClient
-
-    client: Any = AsyncMongoMockClient(tz_aware=True)
-    return Store(client[database], client=None)

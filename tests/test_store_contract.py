@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bot.embedded import open_embedded
 from bot.models import FlowRef, Inbound, Outbound
-from bot.store import NotFound, Store, open_embedded, open_mongo
+from bot.store import NotFound, Store, open_mongo
 from tests.support.mongo_wire import MongoWireStandIn
 
 BACKENDS = ["embedded", "wire"] + (["mongodb"] if os.environ.get("MONGODB_URI") else [])
