@@ -12,7 +12,7 @@ import asyncio
 import logging
 import weakref
 from asyncio import Lock
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from bot.models import (
     StatusChange,
 )
 from bot.qualifier.graph import Qualifier, Turn
+from bot.qualifier.intents import detect_intents
 from bot.qualifier.state import Memory
 from bot.store import Store, new_visitor_token
 from channels.base import ChannelRegistry
@@ -90,8 +91,8 @@ class Conversations:
         self.clock = clock
         # One lock per conversation with turns in flight; entries vanish when unused.
         self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
-        # Set whenever no bot turn is scheduled or running (tests and shutdown wait on it).
-        self._turns_in_flight = 0
+        # Set whenever no background work (bot turns, consent notices) is scheduled or running.
+        self._work_in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -132,8 +133,39 @@ class Conversations:
             return stored, False
         self.bus.publish(MessageCreated(stored, origin=origin))
         if conv.mode == "bot":
-            await self._schedule_turns(conv.id)
+            await self._spawn(self.answer_owed(conv.id), f"turn:{conv.id}")
+        else:
+            await self._spawn(self._honour_consent(conv, stored), f"consent:{conv.id}")
         return stored, True
+
+    async def _honour_consent(self, conv: Conversation, message: Message) -> None:
+        """STOP and START work whoever owns the conversation (in bot mode the graph sees them)."""
+        intents = detect_intents(message.text)
+        opting_out = "opt_out" in intents and not conv.opted_out
+        opting_in = "opt_in" in intents and conv.opted_out
+        if not (opting_out or opting_in):
+            return
+        flow = self.flows.pinned(conv.flow)
+        lead = await self.store.get_lead(conv.lead_id)
+        if opting_out:
+            set_status(lead, "opted_out", "visitor opted out")
+            text = flow.texts.opted_out
+        else:
+            set_status(lead, "engaged", "visitor opted back in")
+            text = flow.texts.opted_in
+        saved = await self.store.save_turn(
+            conv.id,
+            state={**conv.state, "opted_out": opting_out},
+            lead=lead,
+            outs=[Outbound(sender="bot", text=text)],
+            answered_seq=conv.answered_seq,
+            opted_out=opting_out,
+            contacts_changed=False,
+        )
+        assert saved is not None  # unguarded: always saved
+        conv, lead, messages = saved
+        await self._deliver(conv, messages)
+        self.bus.publish(ConversationChanged(conv, lead))
 
     def typing(self, conv_id: str, sender: str = "visitor", *, origin: str | None = None) -> None:
         self.bus.publish(Typing(conv_id, "visitor" if sender == "visitor" else "agent", origin=origin))
@@ -142,10 +174,10 @@ class Conversations:
         """Schedule the bot's turn for any visitor message left unanswered (e.g. by a crash)."""
         conv = await self.store.get_conversation(conv_id)
         if conv.mode == "bot" and await self.store.last_visitor_seq(conv_id) > conv.answered_seq:
-            await self._schedule_turns(conv_id)
+            await self._spawn(self.answer_owed(conv_id), f"turn:{conv_id}")
 
     async def idle(self) -> None:
-        """Return once no bot turn is scheduled or running."""
+        """Return once no background work (bot turns, consent notices) is scheduled or running."""
         await self._idle.wait()
 
     # -- bot turns -------------------------------------------------------------------
@@ -157,28 +189,30 @@ class Conversations:
             self._locks[conv_id] = lock
         return lock
 
-    async def _schedule_turns(self, conv_id: str) -> None:
-        self._turns_in_flight += 1
+    async def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run `work` after the caller has acknowledged the message (a tracked background job)."""
+        self._work_in_flight += 1
         self._idle.clear()
         try:
-            await self.jobs.spawn(self._tracked_turns(conv_id), name=f"turn:{conv_id}")
+            await self.jobs.spawn(self._tracked(work, name), name=name)
         except BaseException:
-            self._turn_done()
+            work.close()
+            self._work_done()
             raise
 
-    def _turn_done(self) -> None:
-        self._turns_in_flight -= 1
-        if self._turns_in_flight == 0:
+    def _work_done(self) -> None:
+        self._work_in_flight -= 1
+        if self._work_in_flight == 0:
             self._idle.set()
 
-    async def _tracked_turns(self, conv_id: str) -> None:
+    async def _tracked(self, work: Coroutine[Any, Any, None], name: str) -> None:
         try:
-            await self.answer_owed(conv_id)
+            await work
         except Exception:
-            # The visitor's message is stored; the turn is owed and runs again on reconnect.
-            log.exception("bot turn failed for conversation %s", conv_id)
+            # The visitor's message is stored; a turn still owed runs again on reconnect.
+            log.exception("background work %s failed", name)
         finally:
-            self._turn_done()
+            self._work_done()
 
     async def answer_owed(self, conv_id: str) -> None:
         """Answer every visitor message after `answered_seq`, one turn each, in order."""

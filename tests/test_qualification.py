@@ -143,6 +143,20 @@ async def test_stop_opts_out_and_the_bot_goes_silent_until_start(client: TestCli
     assert lead["status"] == "engaged"
 
 
+async def test_stop_works_while_the_visitor_waits_for_a_person(client: TestClient[Any, Any]) -> None:
+    v = await Visitor.connect(client)
+    await v.greeting()
+    await v.say("talk to a human")
+    confirmed = await v.say("unsubscribe")
+    assert "unsubscribed" in confirmed["text"]
+    conv = await api_get(client, f"/api/conversations/{v.conversation_id}")
+    assert conv["opted_out"] is True and conv["lead"]["status"] == "opted_out"
+    assert conv["mode"] == "pending_human"  # still the team's, who must not write now
+    back = await v.say("START")
+    assert "Welcome back" in back["text"]
+    assert (await api_get(client, f"/api/leads/{conv['lead']['id']}"))["status"] == "engaged"
+
+
 async def test_an_invalid_email_is_asked_again_politely(client: TestClient[Any, Any]) -> None:
     v = await Visitor.connect(client)
     await v.greeting()
