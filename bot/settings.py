@@ -6,33 +6,24 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 
 class SettingsError(ValueError):
     """A configuration value that cannot be used; the message names the variable."""
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def _number(environ: Mapping[str, str], name: str, default: N, low: N, high: N, kind: type[N]) -> N:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def _float(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name} must be {what}, got {raw!r}") from None
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
@@ -69,7 +60,7 @@ class Settings:
         flows_dir = env.get("LEADBOT_FLOWS_DIR")
         return cls(
             host=env.get("LEADBOT_HOST", "127.0.0.1"),
-            port=_int(env, "LEADBOT_PORT", 8080, 0, 65535),
+            port=_number(env, "LEADBOT_PORT", 8080, 0, 65535, int),
             data_dir=Path(data_dir) if data_dir else _default_data_dir(env),
             mongodb_uri=env.get("MONGODB_URI") or None,
             database=env.get("LEADBOT_DATABASE", "leadbot"),
@@ -77,8 +68,8 @@ class Settings:
             allowed_origins=_origins(env.get("LEADBOT_ALLOWED_ORIGINS", "")),
             flows_dir=Path(flows_dir) if flows_dir else None,
             default_flow=env.get("LEADBOT_DEFAULT_FLOW", "default"),
-            max_message_chars=_int(env, "LEADBOT_MAX_MESSAGE_CHARS", 4000, 1, 100_000),
-            snapshot_seconds=_float(env, "LEADBOT_SNAPSHOT_SECONDS", 2.0, 0.05, 3600.0),
+            max_message_chars=_number(env, "LEADBOT_MAX_MESSAGE_CHARS", 4000, 1, 100_000, int),
+            snapshot_seconds=_number(env, "LEADBOT_SNAPSHOT_SECONDS", 2.0, 0.05, 3600.0, float),
             public_url=(env.get("LEADBOT_PUBLIC_URL") or "").rstrip("/") or None,
         )
 
