@@ -21,6 +21,7 @@ from aiojobs import Scheduler
 from bot.bus import Bus, ConversationChanged, MessageCreated, Typing
 from bot.flowbook import FlowBook
 from bot.models import (
+    BOT_MODES,
     Conversation,
     FlowRef,
     HandoffReason,
@@ -132,7 +133,7 @@ class Conversations:
         if not is_new:
             return stored, False
         self.bus.publish(MessageCreated(stored, origin=origin))
-        if conv.mode == "bot":
+        if conv.mode in BOT_MODES:
             await self._spawn(self.answer_owed(conv.id), f"turn:{conv.id}")
         else:
             await self._spawn(self._honour_consent(conv, stored), f"consent:{conv.id}")
@@ -173,7 +174,7 @@ class Conversations:
     async def ensure_answered(self, conv_id: str) -> None:
         """Schedule the bot's turn for any visitor message left unanswered (e.g. by a crash)."""
         conv = await self.store.get_conversation(conv_id)
-        if conv.mode == "bot" and await self.store.last_visitor_seq(conv_id) > conv.answered_seq:
+        if conv.mode in BOT_MODES and await self.store.last_visitor_seq(conv_id) > conv.answered_seq:
             await self._spawn(self.answer_owed(conv_id), f"turn:{conv_id}")
 
     async def idle(self) -> None:
@@ -218,7 +219,7 @@ class Conversations:
         """Answer every visitor message after `answered_seq`, one turn each, in order."""
         async with self._lock(conv_id):
             conv = await self.store.get_conversation(conv_id)
-            while conv.mode == "bot":
+            while conv.mode in BOT_MODES:
                 owed = [
                     m
                     for m in await self.store.messages_after(conv_id, conv.answered_seq, limit=50)
@@ -230,7 +231,7 @@ class Conversations:
                     if done is None:
                         return
                     conv, written = done
-                    if conv.mode != "bot":
+                    if conv.mode not in BOT_MODES:
                         return
                 if conv.last_seq == written or not owed:
                     return  # nothing arrived while we were answering
@@ -245,10 +246,13 @@ class Conversations:
         lead = await self.store.get_lead(conv.lead_id)
         if not conv.state.get("opted_out"):
             self.bus.publish(Typing(conv.id, "bot"))
+        memory = Memory(**conv.state)  # type: ignore[typeddict-item]
+        if conv.mode == "closed":
+            memory["closed"] = True  # however it was closed, the bot does not start over
         turn = await self.qualifier.turn(
             flow,
             text=message.text,
-            memory=Memory(**conv.state),  # type: ignore[typeddict-item]
+            memory=memory,
             slots=dict(lead.slots),
             details=dict(lead.details),
             skipped=list(lead.skipped),
@@ -278,7 +282,7 @@ class Conversations:
             mode=mode,
             handoff_reason=reason,
             opted_out=bool(turn.memory.get("opted_out")),
-            require_mode="bot",
+            require_modes=BOT_MODES,
             contacts_changed=bool({"email", "phone"} & set(turn.filled)),
         )
         if saved is None:  # an agent took the conversation while the bot was thinking

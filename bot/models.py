@@ -8,6 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Mode = Literal["bot", "pending_human", "human", "closed"]
+# Modes in which the bot answers the visitor: nobody else owns a closed conversation, and a
+# visitor writing after the close still gets a reply (or a person, if they ask for one).
+BOT_MODES: tuple[Mode, ...] = ("bot", "closed")
 Sender = Literal["visitor", "bot", "agent", "system"]
 LeadStatus = Literal["new", "engaged", "qualified", "unqualified", "opted_out", "converted", "lost"]
 HandoffReason = Literal["requested", "qualified", "not_understood"]

@@ -193,16 +193,16 @@ class Store:
     # -- messages --------------------------------------------------------------------
 
     async def _allocate_seqs(
-        self, conv_id: str, count: int, *, require_mode: Mode | None = None
+        self, conv_id: str, count: int, *, require_modes: tuple[Mode, ...] | None = None
     ) -> tuple[int, Conversation] | None:
         """Reserve `count` message numbers: (the first, the conversation after). Never reused.
 
-        With `require_mode`, nothing is reserved (None) unless the conversation is in that
-        mode at this instant: this is what stops a bot reply once an agent owns it.
+        With `require_modes`, nothing is reserved (None) unless the conversation is in one of
+        those modes at this instant: this is what stops a bot reply once an agent owns it.
         """
         guard: dict[str, Any] = {"_id": conv_id}
-        if require_mode is not None:
-            guard["mode"] = require_mode
+        if require_modes is not None:
+            guard["mode"] = {"$in": list(require_modes)}
         doc = await self.conversations.find_one_and_update(
             guard,
             {"$inc": {"last_seq": count}, "$set": {"updated_at": utcnow()}},
@@ -251,15 +251,15 @@ class Store:
         return conv, stored, True
 
     async def append(
-        self, conv_id: str, outs: list[Outbound], *, require_mode: Mode | None = None
+        self, conv_id: str, outs: list[Outbound], *, require_modes: tuple[Mode, ...] | None = None
     ) -> list[Message] | None:
         """Store outgoing messages with fresh, consecutive seq numbers.
 
-        None when `require_mode` is given and the conversation is not in that mode.
+        None when `require_modes` is given and the conversation is in none of them.
         """
         if not outs:
             return []
-        allocated = await self._allocate_seqs(conv_id, len(outs), require_mode=require_mode)
+        allocated = await self._allocate_seqs(conv_id, len(outs), require_modes=require_modes)
         if allocated is None:
             return None
         first = allocated[0]
@@ -311,23 +311,23 @@ class Store:
         mode: Mode | None = None,
         handoff_reason: HandoffReason | None = None,
         opted_out: bool | None = None,
-        require_mode: Mode | None = None,
+        require_modes: tuple[Mode, ...] | None = None,
         contacts_changed: bool = True,
     ) -> tuple[Conversation, Lead, list[Message]] | None:
         """Persist one bot turn: its replies, the lead, and the bot's state.
 
-        With `require_mode` the turn is dropped (None, nothing written) unless the
-        conversation is still in that mode when its replies are numbered.
+        With `require_modes` the turn is dropped (None, nothing written) unless the
+        conversation is still in one of them when its replies are numbered.
         Replies are stored before the state that says they were sent: a crash in between
         makes the turn run again (at-least-once) rather than leave the visitor unanswered.
         """
         if outs:
-            messages = await self.append(conv_id, outs, require_mode=require_mode)
+            messages = await self.append(conv_id, outs, require_modes=require_modes)
             if messages is None:
                 return None
         else:
             messages = []
-            if require_mode is not None and (await self.get_conversation(conv_id)).mode != require_mode:
+            if require_modes is not None and (await self.get_conversation(conv_id)).mode not in require_modes:
                 return None
         saved_lead = await self.save_lead(lead, contacts_changed=contacts_changed)
         fields: dict[str, Any] = {
@@ -342,8 +342,8 @@ class Store:
         if mode is not None:
             # The mode changes only if nobody else changed it meanwhile (an agent's claim wins).
             guard: dict[str, Any] = {"_id": conv_id}
-            if require_mode is not None:
-                guard["mode"] = require_mode
+            if require_modes is not None:
+                guard["mode"] = {"$in": list(require_modes)}
             doc = await self.conversations.find_one_and_update(
                 guard,
                 {"$set": {**fields, "mode": mode, "handoff_reason": handoff_reason}},

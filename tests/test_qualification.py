@@ -87,6 +87,12 @@ async def test_unqualified_lead_gets_a_polite_close(client: TestClient[Any, Any]
     assert conv["lead"]["score"] == 5
     assert conv["lead"]["skipped"] == ["phone"]
 
+    # after the close the bot still answers, and a person is one request away
+    assert "closed" in (await v.say("hello?"))["text"]
+    assert "person" in (await v.say("actually, can I talk to someone?"))["text"]
+    conv = await api_get(client, f"/api/conversations/{v.conversation_id}")
+    assert conv["mode"] == "pending_human" and conv["handoff_reason"] == "requested"
+
 
 async def test_facts_are_picked_up_whenever_mentioned_and_never_asked_again(
     client: TestClient[Any, Any],
