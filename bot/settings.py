@@ -52,6 +52,9 @@ class Settings:
     max_message_chars: int = 4000
     snapshot_seconds: float = 2.0  # embedded store: how often unsaved changes are written to disk
     public_url: str | None = None
+    session_idle_hours: float = 8.0  # an inbox session ends after this long unused …
+    session_max_days: float = 7.0  # … and after this long in any case
+    offer_timeout_seconds: float = 60.0  # an agent has this long to accept an offered conversation
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +74,9 @@ class Settings:
             max_message_chars=_number(env, "LEADBOT_MAX_MESSAGE_CHARS", 4000, 1, 100_000, int),
             snapshot_seconds=_number(env, "LEADBOT_SNAPSHOT_SECONDS", 2.0, 0.05, 3600.0, float),
             public_url=(env.get("LEADBOT_PUBLIC_URL") or "").rstrip("/") or None,
+            session_idle_hours=_number(env, "LEADBOT_SESSION_IDLE_HOURS", 8.0, 0.01, 24.0 * 30, float),
+            session_max_days=_number(env, "LEADBOT_SESSION_MAX_DAYS", 7.0, 0.01, 365.0, float),
+            offer_timeout_seconds=_number(env, "LEADBOT_OFFER_TIMEOUT", 60.0, 1.0, 3600.0, float),
         )
 
     @property

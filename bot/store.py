@@ -113,6 +113,11 @@ class Store:
             )
         await self.leads.create_index([("status", ASCENDING), ("score", DESCENDING)], name="by_status_score")
 
+    def collection(self, name: str) -> Any:
+        """Another collection of the same database, for modules with records of their own
+        (users, sessions …): they get the handle here so this stays the only motor import."""
+        return self._db[name]
+
     async def ping(self) -> None:
         await self._db.command("ping")
 
