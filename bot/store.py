@@ -81,17 +81,56 @@ def _lead_doc(lead: Lead) -> dict[str, Any]:
     return doc
 
 
+_WRITES: Final = frozenset(
+    {
+        "insert_one",
+        "insert_many",
+        "update_one",
+        "update_many",
+        "replace_one",
+        "delete_one",
+        "delete_many",
+        "find_one_and_update",
+        "find_one_and_replace",
+        "find_one_and_delete",
+        "bulk_write",
+    }
+)
+
+
+class _CountingCollection:
+    """A collection handle that counts the writes made through it (see `Store.writes`)."""
+
+    def __init__(self, collection: Any, store: Store) -> None:
+        self._collection = collection
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if name not in _WRITES:
+            return attr
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await attr(*args, **kwargs)
+            finally:
+                self._store.writes += 1
+
+        return counted
+
+
 class Store:
     """Conversations, messages and leads over a motor-compatible database handle."""
 
     def __init__(self, db: Any, *, client: Any = None) -> None:
         self._db = db
         self._client = client
-        self.conversations = db["conversations"]
-        self.messages = db["messages"]
-        self.leads = db["leads"]
-        # Counts writes; the embedded database snapshots to disk when it moves.
+        # Counts writes through any of this store's collection handles; the embedded
+        # database snapshots to disk when it moves.
         self.writes = 0
+        self.conversations = self.collection("conversations")
+        self.messages = self.collection("messages")
+        self.leads = self.collection("leads")
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -114,9 +153,9 @@ class Store:
         await self.leads.create_index([("status", ASCENDING), ("score", DESCENDING)], name="by_status_score")
 
     def collection(self, name: str) -> Any:
-        """Another collection of the same database, for modules with records of their own
-        (users, sessions …): they get the handle here so this stays the only motor import."""
-        return self._db[name]
+        """A collection of this database. Modules with records of their own (users, sessions …)
+        get their handles here, so this stays the only motor import and writes are counted."""
+        return _CountingCollection(self._db[name], self)
 
     async def ping(self) -> None:
         await self._db.command("ping")
@@ -128,8 +167,8 @@ class Store:
     async def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every document of every collection (the embedded snapshot uses this)."""
         out: dict[str, list[dict[str, Any]]] = {}
-        for coll in (self.conversations, self.messages, self.leads):
-            out[coll.name] = [doc async for doc in coll.find({})]
+        for name in sorted(await self._db.list_collection_names()):
+            out[name] = [doc async for doc in self._db[name].find({})]
         return out
 
     async def restore(self, data: Mapping[str, list[dict[str, Any]]]) -> None:
@@ -158,7 +197,6 @@ class Store:
         doc = _doc(conv)
         doc["visitor_token_hash"] = token_hash(visitor_token)
         await self.conversations.insert_one(doc)
-        self.writes += 1
         return conv
 
     async def get_conversation(self, conv_id: str) -> Conversation:
@@ -192,7 +230,6 @@ class Store:
         )
         if doc is None:
             raise NotFound(f"conversation {conv_id} not found")
-        self.writes += 1
         return _conversation(doc)
 
     # -- messages --------------------------------------------------------------------
@@ -252,7 +289,6 @@ class Store:
             if seen is None:  # pragma: no cover - the index said it exists
                 raise
             return await self.get_conversation(msg.conversation_id), _message(seen), False
-        self.writes += 1
         return conv, stored, True
 
     async def append(
@@ -282,7 +318,6 @@ class Store:
             for i, out in enumerate(outs)
         ]
         await self.messages.insert_many([_doc(m) for m in stored])
-        self.writes += 1
         return stored
 
     async def messages_after(self, conv_id: str, seq: int, *, limit: int = 1000) -> list[Message]:
@@ -360,7 +395,6 @@ class Store:
             )
         if doc is None:
             raise NotFound(f"conversation {conv_id} not found")
-        self.writes += 1
         return _conversation(doc), saved_lead, messages
 
     # -- leads -----------------------------------------------------------------------
@@ -411,7 +445,6 @@ class Store:
                 await self.leads.replace_one({"_id": lead.id}, _lead_doc(lead), upsert=True)
             except DuplicateKeyError:
                 continue
-            self.writes += 1
             return lead
         raise RuntimeError(f"lead {lead.id}: contact kept changing under concurrent writers")
 

@@ -47,3 +47,15 @@ async def test_the_generated_api_token_survives_a_restart(
     client = await aiohttp_client(create_app(settings))
     response = await client.get("/api/leads", headers={"Authorization": f"Bearer {token}"})
     assert response.status == 200
+
+
+async def test_records_of_other_modules_survive_a_restart_too(tmp_path: Path) -> None:
+    from bot.embedded import embedded_store
+
+    async with embedded_store(tmp_path, "leadbot", snapshot_seconds=3600) as store:
+        await store.collection("users").insert_one({"_id": "u1", "email": "dana@example.com"})
+    async with embedded_store(tmp_path, "leadbot", snapshot_seconds=3600) as store:
+        assert await store.collection("users").find_one({"_id": "u1"}) == {
+            "_id": "u1",
+            "email": "dana@example.com",
+        }
