@@ -14,10 +14,15 @@ from aiojobs import Scheduler
 from bot import keys
 from bot.api.routes import create_api
 from bot.assets import flows_dir
+from bot.auth.directory import UserDirectory
+from bot.auth.web import setup_auth
 from bot.bus import Bus
+from bot.clock import CallableClock, LoopTimers, Timers
 from bot.conversations import Clock, Conversations, utcnow_clock
 from bot.embedded import embedded_store
 from bot.flowbook import FlowBook
+from bot.handoff import Handoffs
+from bot.ownership import Ownership
 from bot.pages import page_routes
 from bot.qualifier.graph import Qualifier
 from bot.settings import Settings
@@ -79,14 +84,37 @@ async def _close_sockets(app: web.Application) -> None:
         )
 
 
+async def _handoffs(app: web.Application) -> AsyncIterator[None]:
+    """Routing, the queue and agent ownership; needs the store and the accounts."""
+    convs, settings = app[keys.CONVERSATIONS], app[keys.SETTINGS]
+    clock = CallableClock(app[keys.CLOCK])
+    handoffs = Handoffs(
+        convs=convs,
+        users=app[keys.USERS],
+        clock=clock,
+        timers=app[keys.TIMERS] or LoopTimers(clock),
+        offer_timeout=settings.offer_timeout_seconds,
+    )
+    convs.on_handoff = handoffs.hand_off
+    app[keys.HANDOFFS] = handoffs
+    app[keys.OWNERSHIP] = Ownership(convs, max_chars=settings.max_message_chars, listener=handoffs)
+    app[keys.AGENT_DIRECTORY] = UserDirectory(app[keys.USERS])
+    await handoffs.restore()
+    yield
+
+
 def create_app(
     settings: Settings,
     *,
     flows: FlowBook | None = None,
     clock: Clock | None = None,
+    timers: Timers | None = None,
     qualifier: Qualifier | None = None,
 ) -> web.Application:
-    """The whole server. Nothing is read from the environment here: pass `settings`."""
+    """The whole server. Nothing is read from the environment here: pass `settings`.
+
+    `clock` and `timers` are for tests that move time instead of waiting for it.
+    """
     app = web.Application(client_max_size=1 << 20)
     app[keys.SETTINGS] = settings
     app[keys.FLOWS] = flows or FlowBook.from_dir(settings.flows_dir or flows_dir(), settings.default_flow)
@@ -104,4 +132,7 @@ def create_app(
     app.add_routes(page_routes())
     app.add_routes(channels.routes())
     app.add_subapp("/api", create_api())
+    setup_auth(app)
+    app[keys.TIMERS] = timers
+    app.cleanup_ctx.append(_handoffs)
     return app

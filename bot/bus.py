@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.models import Conversation, Lead, Message, Sender
 
@@ -25,6 +26,26 @@ class Typing:
     conversation_id: str
     sender: Sender
     origin: str | None = None
+    author: str | None = None  # the agent's display name
+
+
+@dataclass(frozen=True)
+class QueuePosition:
+    """A waiting conversation's place in its team's queue (None once it left the queue)."""
+
+    conversation_id: str
+    team: str | None
+    position: int | None
+
+
+@dataclass(frozen=True)
+class OfferChanged:
+    """A conversation was offered to an agent, or the offer ended (`ended` says why)."""
+
+    conversation_id: str
+    agent_id: str
+    expires_at: datetime
+    ended: str | None = None  # None: offered; "expired" | "declined" | "taken" | "removed" | "agent_left"
 
 
 @dataclass(frozen=True)
@@ -33,15 +54,18 @@ class ConversationChanged:
     lead: Lead | None = None
 
 
-Event = MessageCreated | Typing | ConversationChanged
+Event = MessageCreated | Typing | ConversationChanged | QueuePosition | OfferChanged
+
+# Inbox sockets listen to every conversation at once.
+EVERYTHING = "*"
 
 
 def topic_of(event: Event) -> str:
     if isinstance(event, MessageCreated):
         return event.message.conversation_id
-    if isinstance(event, Typing):
-        return event.conversation_id
-    return event.conversation.id
+    if isinstance(event, ConversationChanged):
+        return event.conversation.id
+    return event.conversation_id
 
 
 Listener = Callable[[Event], None]
@@ -80,8 +104,9 @@ class Bus:
                 del self._subs[sub.topic]
 
     def publish(self, event: Event) -> None:
-        for sub in tuple(self._subs.get(topic_of(event), ())):
-            sub.listener(event)
+        for topic in (topic_of(event), EVERYTHING):
+            for sub in tuple(self._subs.get(topic, ())):
+                sub.listener(event)
 
     def listeners(self, topic: str) -> int:
         return len(self._subs.get(topic, ()))

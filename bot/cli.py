@@ -1,4 +1,4 @@
-"""`leadbot serve | chat | flows validate`."""
+"""`leadbot serve | chat | flows validate | users …`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.auth.cli import add_users_commands
 from bot.flows import FlowError, load_flow
 from bot.settings import Settings, SettingsError
 
@@ -147,6 +148,7 @@ def parser() -> argparse.ArgumentParser:
     v = fsub.add_parser("validate", help="check flow YAML files")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=validate)
+    add_users_commands(sub)
     return p
 
 

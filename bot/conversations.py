@@ -12,7 +12,7 @@ import asyncio
 import logging
 import weakref
 from asyncio import Lock
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,6 +90,8 @@ class Conversations:
         self.jobs = jobs
         self.qualifier = qualifier or Qualifier()
         self.clock = clock
+        # Called when the bot hands a conversation to people (routing and the queue hang here).
+        self.on_handoff: Callable[[Conversation, Lead], Awaitable[None]] | None = None
         # One lock per conversation with turns in flight; entries vanish when unused.
         self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
         # Set whenever no background work (bot turns, consent notices) is scheduled or running.
@@ -115,7 +117,7 @@ class Conversations:
         )
         assert saved is not None  # unguarded: always saved
         conv, _, messages = saved
-        await self._deliver(conv, messages)
+        await self.deliver(conv, messages)
         return conv, token
 
     async def resume(self, visitor_token: str) -> Conversation | None:
@@ -165,11 +167,15 @@ class Conversations:
         )
         assert saved is not None  # unguarded: always saved
         conv, lead, messages = saved
-        await self._deliver(conv, messages)
+        await self.deliver(conv, messages)
         self.bus.publish(ConversationChanged(conv, lead))
 
-    def typing(self, conv_id: str, sender: str = "visitor", *, origin: str | None = None) -> None:
-        self.bus.publish(Typing(conv_id, "visitor" if sender == "visitor" else "agent", origin=origin))
+    def typing(
+        self, conv_id: str, sender: str = "visitor", *, origin: str | None = None, author: str | None = None
+    ) -> None:
+        self.bus.publish(
+            Typing(conv_id, "visitor" if sender == "visitor" else "agent", origin=origin, author=author)
+        )
 
     async def ensure_answered(self, conv_id: str) -> None:
         """Schedule the bot's turn for any visitor message left unanswered (e.g. by a crash)."""
@@ -282,20 +288,22 @@ class Conversations:
             mode=mode,
             handoff_reason=reason,
             opted_out=bool(turn.memory.get("opted_out")),
-            require_modes=BOT_MODES,
+            guard={"mode": {"$in": list(BOT_MODES)}},
             contacts_changed=bool({"email", "phone"} & set(turn.filled)),
         )
         if saved is None:  # an agent took the conversation while the bot was thinking
             log.info("bot reply dropped: conversation %s is no longer the bot's", conv.id)
             return None
         conv, lead, messages = saved
-        await self._deliver(conv, messages)
+        await self.deliver(conv, messages)
+        if mode == "pending_human" and conv.mode == "pending_human" and self.on_handoff is not None:
+            await self.on_handoff(conv, lead)
         self.bus.publish(ConversationChanged(conv, lead))
         return conv, messages[-1].seq if messages else message.seq
 
     # -- outbound --------------------------------------------------------------------
 
-    async def _deliver(self, conv: Conversation, messages: list[Message]) -> None:
+    async def deliver(self, conv: Conversation, messages: list[Message]) -> None:
         """Fan stored messages out to listeners and hand them to the conversation's channel."""
         channel = self.channels.get(conv.channel)
         for message in messages:
@@ -309,7 +317,7 @@ class Conversations:
         """The one send path for messages not produced by a bot turn (agents, notices)."""
         conv = await self.store.get_conversation(conv_id)
         messages = await self.store.append(conv_id, outs) or []
-        await self._deliver(conv, messages)
+        await self.deliver(conv, messages)
         return messages
 
     async def snapshot(self, conv_id: str) -> Mapping[str, Any]:

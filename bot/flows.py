@@ -10,9 +10,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.comparison import NUMERIC_OPS, OPS, Op, check_operand, describe, is_number, show
 
 SlotType = Literal[
     "text",  # free text, e.g. the visitor's need
@@ -28,7 +31,7 @@ SlotType = Literal[
     "choice",  # one of `choices`
 ]
 InputHint = Literal["text", "email", "phone", "number", "choice"]
-RuleOp = Literal["gte", "gt", "lte", "lt", "between", "eq", "in", "known"]
+RuleOp = Op
 
 TIMELINE_BUCKETS = ("immediate", "short", "medium", "long")
 DEFAULT_INPUT: dict[str, InputHint] = {
@@ -122,48 +125,14 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> Rule:
-        if self.op == "between":
-            ok = (
-                isinstance(self.value, list | tuple)
-                and len(self.value) == 2
-                and all(isinstance(v, int | float) for v in self.value)
-                and self.value[0] <= self.value[1]
-            )
-            if not ok:
-                raise ValueError("'between' takes a list [low, high] of two numbers with low <= high")
-        elif self.op in ("gte", "gt", "lte", "lt"):
-            if not isinstance(self.value, int | float) or isinstance(self.value, bool):
-                raise ValueError(f"'{self.op}' takes a number")
-        elif self.op == "in":
-            if not isinstance(self.value, list | tuple) or not self.value:
-                raise ValueError("'in' takes a non-empty list")
-        elif self.op == "eq" and self.value is None:
-            raise ValueError("'eq' needs a value")
+        check_operand(self.op, self.value)
         return self
 
     @property
     def label(self) -> str:
         """Human wording used in score reasons, e.g. 'budget_monthly ≥ 5000: +30'."""
-        shown = _show(self.value)
-        symbols = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<", "eq": "=", "in": "in"}
-        if self.op == "between":
-            condition = f"{self.slot} {_show(self.value[0])}–{_show(self.value[1])}"
-        elif self.op == "known":
-            condition = f"{self.slot} given"
-        else:
-            condition = f"{self.slot} {symbols[self.op]} {shown}"
         sign = "+" if self.points >= 0 else "−"
-        return f"{condition}: {sign}{abs(self.points)}"
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, list | tuple):
-        return ", ".join(_show(v) for v in value)
-    return str(value)
+        return f"{describe(self.slot, self.op, self.value)}: {sign}{abs(self.points)}"
 
 
 class Bands(_Strict):
@@ -201,6 +170,8 @@ class Texts(_Strict):
     not_understood: str = "Sorry, I didn't catch that."
     waiting_for_human: str = "A person from our team will reply here soon."
     closed: str = "This conversation is closed. Thanks again!"
+    resumed: str = "Thanks for your patience — let's pick up where we left off."
+    all_set: str = "You're all set. If you need anything else, just write here or ask for a person."
     help: str = (
         'I\'m an automated assistant. Answer my questions, write "skip" to skip one, '
         '"talk to a person" to reach our team, or STOP to opt out.'
@@ -214,6 +185,193 @@ class Handoff(_Strict):
     max_not_understood: int = Field(default=3, ge=1, le=20)
 
 
+TEAM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,40}$"
+# The fields a comparison is written with; `in` is a Python keyword, hence `in_`.
+_OP_FIELDS: dict[Op, str] = {op: ("in_" if op == "in" else op) for op in OPS}
+SCORE_OPS: tuple[Op, ...] = ("gte", "gt", "lte", "lt", "between", "eq")
+
+
+class _Comparison(_Strict):
+    """One comparison from the scoring vocabulary, written `{op: value}`: `{gte: 80}`, `{eq: DE}`."""
+
+    gte: Any = None
+    gt: Any = None
+    lte: Any = None
+    lt: Any = None
+    between: Any = None
+    eq: Any = None
+    in_: Any = Field(default=None, alias="in")
+    known: Any = None
+
+    def _written(self) -> tuple[Op, Any]:
+        # Which keys were written, not which are non-null: `eq: null` must be reported, not ignored.
+        given = [
+            (op, getattr(self, name)) for op, name in _OP_FIELDS.items() if name in self.model_fields_set
+        ]
+        if len(given) != 1:
+            written = ", ".join(op for op, _ in given) or "none"
+            raise ValueError(f"give exactly one comparison of {', '.join(OPS)}; got {written}")
+        op, value = given[0]
+        if op == "known" and value is not True:
+            raise ValueError("'known' takes true")
+        check_operand(op, value)
+        return op, value
+
+
+class ScoreComparison(_Comparison):
+    """How a routing rule compares the lead's score: `{gte: 80}`, `{between: [50, 79]}`."""
+
+    @model_validator(mode="after")
+    def _one_numeric_comparison(self) -> ScoreComparison:
+        op, value = self._written()
+        if op not in SCORE_OPS:
+            raise ValueError(f"the score is compared with {', '.join(SCORE_OPS)}; not '{op}'")
+        if op == "eq" and not is_number(value):
+            raise ValueError("'eq' takes a number for the score")
+        return self
+
+    @property
+    def op(self) -> Op:
+        return self._written()[0]
+
+    @property
+    def value(self) -> Any:
+        return self._written()[1]
+
+
+class Condition(_Comparison):
+    """When a routing rule applies: `{score: {gte: 80}}` or `{slot: country, eq: DE}`."""
+
+    score: ScoreComparison | None = None
+    slot: str | None = None
+
+    @model_validator(mode="after")
+    def _score_or_one_slot_comparison(self) -> Condition:
+        if (self.score is None) == (self.slot is None):
+            raise ValueError("give either score: {gte: 80} or slot: NAME with one comparison, e.g. eq: DE")
+        if self.score is not None:
+            if any(name in self.model_fields_set for name in _OP_FIELDS.values()):
+                raise ValueError("the score's comparison goes inside it, e.g. score: {gte: 80}")
+        else:
+            self._written()
+        return self
+
+    @property
+    def subject(self) -> str:
+        """What is compared: 'score' or the slot's name."""
+        return self.slot if self.slot is not None else "score"
+
+    @property
+    def op(self) -> Op:
+        return self.score.op if self.score is not None else self._written()[0]
+
+    @property
+    def value(self) -> Any:
+        return self.score.value if self.score is not None else self._written()[1]
+
+
+class RoutingRule(_Strict):
+    when: Condition
+    team: str = Field(pattern=TEAM_PATTERN)
+
+
+class Routing(_Strict):
+    """Which team a handed-off conversation goes to: the first rule that matches, else the default."""
+
+    default_team: str = Field(default="sales", pattern=TEAM_PATTERN)
+    rules: tuple[RoutingRule, ...] = ()
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # in `date.weekday()` order
+_TIME_OF_DAY = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def minutes_after_midnight(time_of_day: str) -> int:
+    """'09:30' -> 570; '24:00' (closing at midnight) -> 1440."""
+    hours, minutes = time_of_day.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class Week(_Strict):
+    """Opening hours per weekday, `[open, close]` in local time; a day left out is closed.
+
+    A day's hours do not run past midnight: close at "24:00" and open the next day at "00:00".
+    """
+
+    mon: tuple[str, str] | None = None
+    tue: tuple[str, str] | None = None
+    wed: tuple[str, str] | None = None
+    thu: tuple[str, str] | None = None
+    fri: tuple[str, str] | None = None
+    sat: tuple[str, str] | None = None
+    sun: tuple[str, str] | None = None
+
+    @field_validator(*WEEKDAYS, mode="before")
+    @classmethod
+    def _times_are_quoted(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 17:30 as the number 1050 (base 60), which would otherwise
+        # surface as a baffling "should be a valid string".
+        if isinstance(value, list | tuple) and any(is_number(v) for v in value):
+            raise ValueError('write times in quotes, like ["09:00", "17:30"]; YAML reads 17:30 as a number')
+        return value
+
+    @field_validator(*WEEKDAYS)
+    @classmethod
+    def _open_before_close(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is None:
+            return None
+        for time_of_day in value:
+            if not _TIME_OF_DAY.match(time_of_day):
+                raise ValueError(f"'{time_of_day}' is not a time of day like 09:00 (00:00 to 24:00)")
+        opens, closes = value
+        if minutes_after_midnight(opens) >= minutes_after_midnight(closes):
+            raise ValueError(f"opens at {opens} but closes at {closes}; the opening must come first")
+        return value
+
+    @model_validator(mode="after")
+    def _some_day_is_open(self) -> Week:
+        if all(getattr(self, day) is None for day in WEEKDAYS):
+            raise ValueError("no day is open; leave business_hours out to be always open")
+        return self
+
+    def minutes_on(self, weekday: int) -> tuple[int, int] | None:
+        """(open, close) in minutes after midnight on `weekday` (0 = Monday), None when closed."""
+        hours: tuple[str, str] | None = getattr(self, WEEKDAYS[weekday])
+        if hours is None:
+            return None
+        return minutes_after_midnight(hours[0]), minutes_after_midnight(hours[1])
+
+
+class BusinessHours(_Strict):
+    timezone: str  # an IANA name, e.g. Europe/Berlin; hours follow its daylight saving time
+    week: Week
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'; use an IANA name like Europe/Berlin") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _slot_comparison_problem(slot: Slot, op: Op, value: Any) -> tuple[str, str] | None:
+    """(the part at fault, why) when `slot` cannot be compared as `op value`."""
+    if op in NUMERIC_OPS and slot.type not in ("integer", "money"):
+        return "op", f"'{op}' needs a numeric slot, '{slot.name}' is {slot.type}"
+    if slot.type == "timeline" and op in ("eq", "in"):
+        wanted = value if isinstance(value, list | tuple) else [value]
+        bad = [v for v in wanted if v not in TIMELINE_BUCKETS]
+        if bad:
+            return "value", f"timeline is one of {', '.join(TIMELINE_BUCKETS)}; got {show(bad)}"
+    return None
+
+
 class Flow(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
     version: int = Field(default=1, ge=1)
@@ -224,6 +382,8 @@ class Flow(_Strict):
     slots: tuple[Slot, ...] = Field(min_length=1)
     scoring: Scoring = Scoring()
     handoff: Handoff = Handoff()
+    routing: Routing = Routing()
+    business_hours: BusinessHours | None = None  # None: always open
 
     @model_validator(mode="after")
     def _consistent(self) -> Flow:
@@ -236,18 +396,19 @@ class Flow(_Strict):
             slot = by_name.get(rule.slot)
             if slot is None:
                 raise ValueError(f"scoring.rules.{i}.slot: unknown slot '{rule.slot}'")
-            if rule.op in ("gte", "gt", "lte", "lt", "between") and slot.type not in ("integer", "money"):
-                raise ValueError(
-                    f"scoring.rules.{i}.op: '{rule.op}' needs a numeric slot, '{slot.name}' is {slot.type}"
-                )
-            if slot.type == "timeline" and rule.op in ("eq", "in"):
-                wanted = rule.value if isinstance(rule.value, list | tuple) else [rule.value]
-                bad = [v for v in wanted if v not in TIMELINE_BUCKETS]
-                if bad:
-                    allowed = ", ".join(TIMELINE_BUCKETS)
-                    raise ValueError(
-                        f"scoring.rules.{i}.value: timeline is one of {allowed}; got {_show(bad)}"
-                    )
+            problem = _slot_comparison_problem(slot, rule.op, rule.value)
+            if problem is not None:
+                raise ValueError(f"scoring.rules.{i}.{problem[0]}: {problem[1]}")
+        for i, routing_rule in enumerate(self.routing.rules):
+            when = routing_rule.when
+            if when.slot is None:
+                continue
+            slot = by_name.get(when.slot)
+            if slot is None:
+                raise ValueError(f"routing.rules.{i}.when.slot: unknown slot '{when.slot}'")
+            problem = _slot_comparison_problem(slot, when.op, when.value)
+            if problem is not None:
+                raise ValueError(f"routing.rules.{i}.when.{when.op}: {problem[1]}")
         if self.scoring.temperature.warm > self.scoring.temperature.hot:
             raise ValueError("scoring.temperature: warm must not exceed hot")
         g = self.scoring.grades

@@ -9,11 +9,18 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    import jinja2
     from aiojobs import Scheduler
 
+    from bot.auth.sessions import Sessions
+    from bot.auth.throttle import LoginThrottle
+    from bot.auth.users import Users
     from bot.bus import Bus
+    from bot.clock import Timers
     from bot.conversations import Clock, Conversations
     from bot.flowbook import FlowBook
+    from bot.handoff import Handoffs
+    from bot.ownership import AgentDirectory, Ownership
     from bot.qualifier.graph import Qualifier
     from bot.settings import Settings
     from bot.store import Store
@@ -31,3 +38,11 @@ SHUTTING_DOWN: web.AppKey[asyncio.Event] = web.AppKey("shutting_down")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 QUALIFIER: web.AppKey[Qualifier] = web.AppKey("qualifier")
 CHANNELS: web.AppKey[ChannelRegistry] = web.AppKey("channels")
+OWNERSHIP: web.AppKey[Ownership] = web.AppKey("ownership")
+HANDOFFS: web.AppKey[Handoffs] = web.AppKey("handoffs")
+AGENT_DIRECTORY: web.AppKey[AgentDirectory] = web.AppKey("agent_directory")
+USERS: web.AppKey[Users] = web.AppKey("users")
+SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
+THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates")
+TIMERS: web.AppKey[Timers | None] = web.AppKey("timers")

@@ -13,7 +13,8 @@ Mode = Literal["bot", "pending_human", "human", "closed"]
 BOT_MODES: tuple[Mode, ...] = ("bot", "closed")
 Sender = Literal["visitor", "bot", "agent", "system"]
 LeadStatus = Literal["new", "engaged", "qualified", "unqualified", "opted_out", "converted", "lost"]
-HandoffReason = Literal["requested", "qualified", "not_understood"]
+HandoffReason = Literal["requested", "qualified", "not_understood", "transferred"]
+Outcome = Literal["converted", "lost"]
 InputKind = Literal["text", "email", "phone", "number", "choice"]
 
 
@@ -49,6 +50,7 @@ class Outbound(_Record):
     text: str
     expects: Expects | None = None
     author: str | None = None  # an agent's display name
+    agent_id: str | None = None
     private: bool = False  # an agent's note, never sent to a channel
 
 
@@ -60,6 +62,7 @@ class Message(_Record):
     text: str
     expects: Expects | None = None
     author: str | None = None
+    agent_id: str | None = None
     private: bool = False
     client_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -83,6 +86,13 @@ class Conversation(_Record):
     state: dict[str, Any] = Field(default_factory=dict)
     # Highest visitor seq the bot has answered; a larger visitor seq means a turn is owed.
     answered_seq: int = 0
+    # Handoff: the team it was routed to and why, when it joined the queue, who owns it.
+    team: str | None = None
+    routing_reasons: list[str] = Field(default_factory=list)
+    queued_at: datetime | None = None
+    agent_id: str | None = None
+    outcome: Outcome | None = None
+    outcome_value: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

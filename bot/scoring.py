@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.comparison import satisfies
 from bot.flows import Flow, Rule, Scoring
 
 
@@ -22,32 +23,8 @@ class Score:
     reasons: tuple[str, ...]
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def rule_matches(rule: Rule, slots: Mapping[str, Any]) -> bool:
-    if rule.slot not in slots or slots[rule.slot] is None:
-        return False
-    value = slots[rule.slot]
-    if rule.op == "known":
-        return True
-    if rule.op == "eq":
-        return bool(value == rule.value)
-    if rule.op == "in":
-        return bool(value in rule.value)
-    if not _is_number(value):
-        return False
-    if rule.op == "between":
-        low, high = rule.value
-        return bool(low <= value <= high)
-    comparisons = {
-        "gte": value >= rule.value,
-        "gt": value > rule.value,
-        "lte": value <= rule.value,
-        "lt": value < rule.value,
-    }
-    return bool(comparisons[rule.op])
+    return satisfies(slots.get(rule.slot), rule.op, rule.value)
 
 
 def grade_for(score: int, scoring: Scoring) -> str:

@@ -220,6 +220,33 @@ class Store:
         cursor = self.conversations.find(query).sort("updated_at", DESCENDING).skip(offset).limit(limit)
         return [_conversation(doc) async for doc in cursor]
 
+    async def transition(
+        self, conv_id: str, *, expect: Mapping[str, Any], changes: Mapping[str, Any]
+    ) -> Conversation | None:
+        """Apply `changes` only if the conversation matches `expect` right now (one findAndModify).
+
+        None when it does not (someone else changed it first); NotFound when it does not exist.
+        Every change of owner goes through here, so two agents cannot both claim.
+        """
+        doc = await self.conversations.find_one_and_update(
+            {**expect, "_id": conv_id},
+            {"$set": {**changes, "updated_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            await self.get_conversation(conv_id)
+            return None
+        return _conversation(doc)
+
+    async def open_count(self, agent_id: str) -> int:
+        """Conversations an agent owns right now."""
+        return int(await self.conversations.count_documents({"mode": "human", "agent_id": agent_id}))
+
+    async def waiting(self) -> list[Conversation]:
+        """Conversations waiting for a person, oldest in the queue first."""
+        cursor = self.conversations.find({"mode": "pending_human"}).sort("queued_at", ASCENDING)
+        return [_conversation(doc) async for doc in cursor]
+
     async def set_mode(
         self, conv_id: str, mode: Mode, *, handoff_reason: HandoffReason | None = None
     ) -> Conversation:
@@ -235,18 +262,16 @@ class Store:
     # -- messages --------------------------------------------------------------------
 
     async def _allocate_seqs(
-        self, conv_id: str, count: int, *, require_modes: tuple[Mode, ...] | None = None
+        self, conv_id: str, count: int, *, guard: Mapping[str, Any] | None = None
     ) -> tuple[int, Conversation] | None:
         """Reserve `count` message numbers: (the first, the conversation after). Never reused.
 
-        With `require_modes`, nothing is reserved (None) unless the conversation is in one of
-        those modes at this instant: this is what stops a bot reply once an agent owns it.
+        With a `guard` (extra conditions on the conversation, e.g. its mode and owner) nothing is
+        reserved (None) unless it holds at this instant: this is what stops a bot reply once
+        an agent owns the conversation, and an agent's reply once they no longer do.
         """
-        guard: dict[str, Any] = {"_id": conv_id}
-        if require_modes is not None:
-            guard["mode"] = {"$in": list(require_modes)}
         doc = await self.conversations.find_one_and_update(
-            guard,
+            {**(guard or {}), "_id": conv_id},
             {"$inc": {"last_seq": count}, "$set": {"updated_at": utcnow()}},
             return_document=ReturnDocument.AFTER,
         )
@@ -292,15 +317,15 @@ class Store:
         return conv, stored, True
 
     async def append(
-        self, conv_id: str, outs: list[Outbound], *, require_modes: tuple[Mode, ...] | None = None
+        self, conv_id: str, outs: list[Outbound], *, guard: Mapping[str, Any] | None = None
     ) -> list[Message] | None:
         """Store outgoing messages with fresh, consecutive seq numbers.
 
-        None when `require_modes` is given and the conversation is in none of them.
+        None when the `guard` does not hold.
         """
         if not outs:
             return []
-        allocated = await self._allocate_seqs(conv_id, len(outs), require_modes=require_modes)
+        allocated = await self._allocate_seqs(conv_id, len(outs), guard=guard)
         if allocated is None:
             return None
         first = allocated[0]
@@ -313,6 +338,7 @@ class Store:
                 text=out.text,
                 expects=out.expects,
                 author=out.author,
+                agent_id=out.agent_id,
                 private=out.private,
             )
             for i, out in enumerate(outs)
@@ -351,23 +377,24 @@ class Store:
         mode: Mode | None = None,
         handoff_reason: HandoffReason | None = None,
         opted_out: bool | None = None,
-        require_modes: tuple[Mode, ...] | None = None,
+        guard: Mapping[str, Any] | None = None,
         contacts_changed: bool = True,
     ) -> tuple[Conversation, Lead, list[Message]] | None:
         """Persist one bot turn: its replies, the lead, and the bot's state.
 
-        With `require_modes` the turn is dropped (None, nothing written) unless the
-        conversation is still in one of them when its replies are numbered.
+        With a `guard` the turn is dropped (None, nothing written) unless the conversation
+        still matches it when its replies are numbered.
         Replies are stored before the state that says they were sent: a crash in between
         makes the turn run again (at-least-once) rather than leave the visitor unanswered.
         """
         if outs:
-            messages = await self.append(conv_id, outs, require_modes=require_modes)
+            messages = await self.append(conv_id, outs, guard=guard)
             if messages is None:
                 return None
         else:
             messages = []
-            if require_modes is not None and (await self.get_conversation(conv_id)).mode not in require_modes:
+            if guard is not None and await self.conversations.find_one({**guard, "_id": conv_id}) is None:
+                await self.get_conversation(conv_id)  # NotFound when it does not exist
                 return None
         saved_lead = await self.save_lead(lead, contacts_changed=contacts_changed)
         fields: dict[str, Any] = {
@@ -381,11 +408,8 @@ class Store:
         doc = None
         if mode is not None:
             # The mode changes only if nobody else changed it meanwhile (an agent's claim wins).
-            guard: dict[str, Any] = {"_id": conv_id}
-            if require_modes is not None:
-                guard["mode"] = {"$in": list(require_modes)}
             doc = await self.conversations.find_one_and_update(
-                guard,
+                {**(guard or {}), "_id": conv_id},
                 {"$set": {**fields, "mode": mode, "handoff_reason": handoff_reason}},
                 return_document=ReturnDocument.AFTER,
             )

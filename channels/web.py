@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from aiohttp import WSMsgType, web
 
 from bot import keys
-from bot.bus import ConversationChanged, Event, MessageCreated, Typing
+from bot.bus import ConversationChanged, Event, MessageCreated, QueuePosition, Typing
 from bot.conversations import Conversations
 from bot.models import Conversation, Inbound, Message
 from bot.store import NotFound, new_id
@@ -129,7 +129,9 @@ class ChatSocket:
                     await self.ws.send_json(message_frame(message))
             elif isinstance(item, Typing):
                 if item.origin != self.id and item.sender != "visitor":
-                    await self.ws.send_json({"type": "typing", "from": item.sender})
+                    await self.ws.send_json({"type": "typing", "from": item.sender, "author": item.author})
+            elif isinstance(item, QueuePosition):
+                await self.ws.send_json({"type": "queue", "position": item.position, "team": item.team})
             elif isinstance(item, ConversationChanged):
                 self.conv = item.conversation
 

@@ -119,7 +119,7 @@ async def test_seq_numbers_increase_across_inbound_and_outbound(store: Store) ->
 async def test_bot_messages_need_the_bot_to_own_the_conversation(store: Store) -> None:
     conv_id = await _conversation(store)
     await store.set_mode(conv_id, "human")
-    assert await store.append(conv_id, [Outbound(sender="bot", text="late")], require_modes=("bot",)) is None
+    assert await store.append(conv_id, [Outbound(sender="bot", text="late")], guard={"mode": "bot"}) is None
     lead = await store.get_lead((await store.get_conversation(conv_id)).lead_id)
     dropped = await store.save_turn(
         conv_id,
@@ -127,7 +127,7 @@ async def test_bot_messages_need_the_bot_to_own_the_conversation(store: Store) -
         lead=lead,
         outs=[Outbound(sender="bot", text="late")],
         answered_seq=1,
-        require_modes=("bot",),
+        guard={"mode": "bot"},
     )
     assert dropped is None
     conv = await store.get_conversation(conv_id)
@@ -149,7 +149,7 @@ async def test_a_turn_saves_replies_state_lead_and_mode(store: Store) -> None:
         answered_seq=0,
         mode="pending_human",
         handoff_reason="requested",
-        require_modes=("bot",),
+        guard={"mode": "bot"},
     )
     assert saved is not None
     conv, lead, messages = saved

@@ -112,6 +112,7 @@
   if (window.ResizeObserver) new ResizeObserver(scroll).observe(list);
 
   const bubble = (from, text, author) => {
+    if (from === 'system') return el('li', 'lb-note', text); // "Dana joined the conversation."
     const li = el('li', 'lb-m lb-' + (from === 'visitor' || from === 'agent' ? from : 'bot'));
     li.append(el('span', 'lb-who', from === 'visitor' ? 'You' : from === 'agent' ? author || 'Agent' : BOT), el('span', 'lb-txt', text));
     return li;
@@ -256,7 +257,7 @@
         break;
       }
       case 'typing':
-        typingLabel.textContent = (d.from === 'agent' ? 'Agent' : BOT) + ' is typing';
+        typingLabel.textContent = (d.from === 'agent' ? d.author || 'Agent' : BOT) + ' is typing';
         typing.hidden = false;
         clearTimeout(typingTimer);
         typingTimer = setTimeout(hideTyping, 8000);
@@ -278,6 +279,9 @@
         }
         if (d.code === 'rate_limited') setTimeout(flush, 5000);
         note(ERRORS[d.code] || d.message || 'Something went wrong.', true);
+        break;
+      case 'queue': // waiting for a person: the place in line, live; null once someone joins
+        status.textContent = d.position ? (d.position === 1 ? "You're next in line." : `You're number ${d.position} in line.`) : '';
         break;
       case 'event':
         if (d.name === 'agent_joined') note(`${d.author || 'An agent'} joined the chat`);

@@ -8,6 +8,9 @@ import logging
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.errors import Refused
+from bot.store import NotFound
+
 log = logging.getLogger(__name__)
 
 _CODES = {
@@ -46,6 +49,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return await handler(request)
     except ApiError as exc:
         return json_error(exc.status_code, exc.detail, exc.code)
+    except Refused as exc:
+        return json_error(exc.status, exc.message, exc.code)
+    except NotFound as exc:
+        return json_error(404, str(exc))
     except web.HTTPException as exc:
         if exc.status_code < 400 or exc.content_type == "application/json":
             raise

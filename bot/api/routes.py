@@ -1,29 +1,20 @@
-"""The REST API under /api: conversations and leads, behind a bearer token."""
+"""The REST API under /api: conversations and leads, for agents (token, or session + CSRF)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Any, get_args
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from bot import keys
+from bot.api.agent import agent_routes
 from bot.api.errors import ApiError, json_errors
 from bot.api.views import conversation_json, lead_json
+from bot.auth.guards import api_auth
 from bot.models import FlowRef, LeadStatus, Mode
 from bot.store import NotFound
 
 MAX_PAGE = 200
-
-
-@web.middleware
-async def bearer_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    expected = request.config_dict[keys.API_TOKEN]
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        raise ApiError(401, "send 'Authorization: Bearer <api token>'")
-    return await handler(request)
 
 
 def _int_query(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -103,13 +94,14 @@ async def list_leads(request: web.Request) -> web.Response:
 
 
 def create_api() -> web.Application:
-    api = web.Application(middlewares=[json_errors, bearer_token])
+    api = web.Application(middlewares=[json_errors, api_auth])
     api.add_routes(
         [
             web.get("/conversations", list_conversations),
             web.get("/conversations/{id}", get_conversation),
             web.get("/leads", list_leads),
             web.get("/leads/{id}", get_lead),
+            *agent_routes(),
         ]
     )
     return api

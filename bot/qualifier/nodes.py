@@ -10,6 +10,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from bot.flows import Flow
 from bot.qualifier import compose
 from bot.qualifier.extract import extract
 from bot.qualifier.state import Memory, TurnContext, TurnState
@@ -100,11 +101,11 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
         return {**out, "decision": "opt_out", "memory": memory}
     if memory.get("closed"):
         if "handoff" in x.intents:
-            memory["closed"], memory["asked"] = False, None
+            memory["closed"], memory["asked"], memory["handed_off"] = False, None, True
             return {**out, "decision": "handoff", "handoff_reason": "requested", "memory": memory}
         return {**out, "decision": "closed", "memory": memory}
     if "handoff" in x.intents:
-        memory["asked"] = None
+        memory["asked"], memory["handed_off"] = None, True
         return {**out, "decision": "handoff", "handoff_reason": "requested", "memory": memory}
 
     filled = state.get("filled", [])
@@ -116,7 +117,7 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
     if not understood and asked_missing and asked not in state.get("skipped", []):
         memory["not_understood"] = memory.get("not_understood", 0) + 1
         if memory["not_understood"] >= flow.handoff.max_not_understood:
-            memory["asked"] = None
+            memory["asked"], memory["handed_off"] = None, True
             return {**out, "decision": "handoff", "handoff_reason": "not_understood", "memory": memory}
         retry = True
     else:
@@ -129,7 +130,10 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
     nxt = compose.first_missing(flow, state.get("slots", {}), state.get("skipped", []))
     if nxt is None:
         memory["asked"] = None
+        if memory.get("handed_off"):
+            return {**out, "decision": "done", "memory": memory}
         if state["score"]["qualified"]:
+            memory["handed_off"] = True
             return {**out, "decision": "handoff", "handoff_reason": "qualified", "memory": memory}
         memory["closed"] = True
         return {**out, "decision": "unqualified", "memory": memory}
@@ -150,6 +154,8 @@ async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict
         return {"reply": texts.closed, "expects": None}
     if decision == "unqualified":
         return {"reply": texts.unqualified, "expects": None}
+    if decision == "done":
+        return {"reply": compose.join([_ack(state, flow), texts.all_set]), "expects": None}
     if decision == "handoff":
         reason = state.get("handoff_reason")
         text = {
@@ -160,23 +166,13 @@ async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict
         return {"reply": text, "expects": None}
 
     slot = flow.slot(state["next_slot"] or "")
-    slots, details = state.get("slots", {}), state.get("details", {})
     invalid = bool(state.get("invalid"))
     parts: list[str | None] = []
     if state.get("opted_in"):
         parts.append(texts.opted_in)
     if "help" in x.intents:
         parts.append(texts.help)
-    parts.append(
-        compose.acknowledgement(
-            flow,
-            slots,
-            details,
-            filled=state.get("filled", []),
-            asked=state.get("asked_before"),
-            correction=x.correction,
-        )
-    )
+    parts.append(_ack(state, flow))
     if state.get("skipped_now"):
         parts.append(texts.skipped)
     if state.get("refused_skip"):
@@ -185,3 +181,14 @@ async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict
         parts.append(texts.not_understood)
     parts.append(compose.question(slot, invalid=invalid))
     return {"reply": compose.join(parts), "expects": compose.expects_for(slot)}
+
+
+def _ack(state: TurnState, flow: Flow) -> str | None:
+    return compose.acknowledgement(
+        flow,
+        state.get("slots", {}),
+        state.get("details", {}),
+        filled=state.get("filled", []),
+        asked=state.get("asked_before"),
+        correction=state["extraction"].correction,
+    )

@@ -16,6 +16,7 @@ Decision = Literal[
     "opt_out",  # the visitor unsubscribed: confirm once, then stay silent
     "silent",  # opted out and still writing: record, never answer
     "closed",  # the conversation was closed: say so
+    "done",  # everything is known and a person already had it: nothing more to ask
 ]
 
 
@@ -28,6 +29,7 @@ class Memory(TypedDict, total=False):
     not_understood: int  # turns in a row in which nothing was understood
     opted_out: bool
     closed: bool
+    handed_off: bool  # a person already had this conversation: completion is not handed off again
 
 
 class TurnState(TypedDict, total=False):

@@ -1,0 +1,1 @@
+"""Stylesheets, scripts and images of the server-rendered pages, served under /static/."""
