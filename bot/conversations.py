@@ -262,7 +262,7 @@ class Conversations:
             slots=dict(lead.slots),
             details=dict(lead.details),
             skipped=list(lead.skipped),
-            today=self.clock().date(),
+            now=self.clock(),
         )
         lead.slots, lead.details, lead.skipped = turn.slots, turn.details, turn.skipped
         lead.score = turn.score["score"]

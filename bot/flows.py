@@ -171,6 +171,9 @@ class Texts(_Strict):
     waiting_for_human: str = "A person from our team will reply here soon."
     closed: str = "This conversation is closed. Thanks again!"
     resumed: str = "Thanks for your patience — let's pick up where we left off."
+    after_hours: str = "Our team is away right now — they're back {when}."
+    after_hours_handoff: str = "A person will reply here as soon as they're back."
+    callback: str = "So they can get back to you:"
     all_set: str = "You're all set. If you need anything else, just write here or ask for a person."
     help: str = (
         'I\'m an automated assistant. Answer my questions, write "skip" to skip one, '

@@ -8,7 +8,7 @@ the next turn of any conversation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from langgraph.graph import END, START, StateGraph
@@ -67,7 +67,7 @@ class Qualifier:
         slots: dict[str, Any],
         details: dict[str, Any],
         skipped: list[str],
-        today: date | None = None,
+        now: datetime | None = None,
     ) -> Turn:
         state: TurnState = {
             "text": text,
@@ -76,7 +76,7 @@ class Qualifier:
             "details": details,
             "skipped": skipped,
         }
-        context = TurnContext(flow=flow, today=today or date.today())
+        context = TurnContext(flow=flow, now=now or datetime.now(UTC))
         out = cast(TurnState, await self.graph.ainvoke(state, context=context))
         expects = out.get("expects")
         return Turn(

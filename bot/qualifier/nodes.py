@@ -11,6 +11,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from bot.flows import Flow
+from bot.hours import describe_opening, is_open
 from bot.qualifier import compose
 from bot.qualifier.extract import extract
 from bot.qualifier.state import Memory, TurnContext, TurnState
@@ -101,12 +102,11 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
         return {**out, "decision": "opt_out", "memory": memory}
     if memory.get("closed"):
         if "handoff" in x.intents:
-            memory["closed"], memory["asked"], memory["handed_off"] = False, None, True
-            return {**out, "decision": "handoff", "handoff_reason": "requested", "memory": memory}
+            memory["closed"] = False
+            return _hand_off(out, memory, "requested", state, runtime.context)
         return {**out, "decision": "closed", "memory": memory}
     if "handoff" in x.intents:
-        memory["asked"], memory["handed_off"] = None, True
-        return {**out, "decision": "handoff", "handoff_reason": "requested", "memory": memory}
+        return _hand_off(out, memory, "requested", state, runtime.context)
 
     filled = state.get("filled", [])
     if filled:
@@ -117,8 +117,7 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
     if not understood and asked_missing and asked not in state.get("skipped", []):
         memory["not_understood"] = memory.get("not_understood", 0) + 1
         if memory["not_understood"] >= flow.handoff.max_not_understood:
-            memory["asked"], memory["handed_off"] = None, True
-            return {**out, "decision": "handoff", "handoff_reason": "not_understood", "memory": memory}
+            return _hand_off(out, memory, "not_understood", state, runtime.context)
         retry = True
     else:
         memory["not_understood"] = 0
@@ -127,18 +126,41 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
         memory["reasks"] = memory.get("reasks", 0) + 1
         return {**out, "decision": "ask", "next_slot": asked, "memory": memory}
     memory["reasks"] = 0
+    pending = memory.get("handoff_pending")
+    if pending:  # after hours, the bot asked for a contact before handing off
+        return _hand_off(out, memory, pending, state, runtime.context)
     nxt = compose.first_missing(flow, state.get("slots", {}), state.get("skipped", []))
     if nxt is None:
         memory["asked"] = None
         if memory.get("handed_off"):
             return {**out, "decision": "done", "memory": memory}
         if state["score"]["qualified"]:
-            memory["handed_off"] = True
-            return {**out, "decision": "handoff", "handoff_reason": "qualified", "memory": memory}
+            return _hand_off(out, memory, "qualified", state, runtime.context)
         memory["closed"] = True
         return {**out, "decision": "unqualified", "memory": memory}
     memory["asked"] = nxt.name
     return {**out, "decision": "ask", "next_slot": nxt.name, "memory": memory}
+
+
+def _hand_off(
+    out: dict[str, Any], memory: Memory, reason: str, state: TurnState, context: TurnContext
+) -> dict[str, Any]:
+    """Hand off now; or, when the team is away and could not reach the visitor, ask for a contact first."""
+    flow = context.flow
+    memory["asked"], memory["handed_off"] = None, True
+    memory.pop("handoff_pending", None)
+    if is_open(flow.business_hours, context.now):
+        return {**out, "decision": "handoff", "handoff_reason": reason, "memory": memory}
+    out = {**out, "after_hours": describe_opening(flow.business_hours, context.now)}
+    slots, skipped = state.get("slots", {}), state.get("skipped", [])
+    contacts = [slot for slot in flow.slots if slot.type in ("email", "phone")]
+    reachable = any(slots.get(slot.name) for slot in contacts)
+    unwilling = all(slot.name in skipped for slot in contacts)
+    if reachable or unwilling or not contacts:
+        return {**out, "decision": "handoff", "handoff_reason": reason, "memory": memory}
+    ask = next(slot for slot in contacts if slot.name not in skipped)
+    memory["handoff_pending"], memory["asked"], memory["handed_off"] = reason, ask.name, False
+    return {**out, "decision": "ask", "next_slot": ask.name, "memory": memory}
 
 
 async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
@@ -163,6 +185,9 @@ async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict
             "qualified": texts.qualified,
             "not_understood": texts.handoff_not_understood,
         }[reason or "requested"]
+        if state.get("after_hours"):
+            away = texts.after_hours.replace("{when}", state.get("after_hours") or "")
+            text = compose.join([away, texts.after_hours_handoff])
         return {"reply": text, "expects": None}
 
     slot = flow.slot(state["next_slot"] or "")
@@ -170,6 +195,9 @@ async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict
     parts: list[str | None] = []
     if state.get("opted_in"):
         parts.append(texts.opted_in)
+    if state.get("after_hours"):
+        parts.append(texts.after_hours.replace("{when}", state.get("after_hours") or ""))
+        parts.append(texts.callback)
     if "help" in x.intents:
         parts.append(texts.help)
     parts.append(_ack(state, flow))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, Literal, TypedDict
 
 from bot.flows import Flow
@@ -30,6 +30,7 @@ class Memory(TypedDict, total=False):
     opted_out: bool
     closed: bool
     handed_off: bool  # a person already had this conversation: completion is not handed off again
+    handoff_pending: str  # the team is away: hand off for this reason once a contact is known
 
 
 class TurnState(TypedDict, total=False):
@@ -43,6 +44,7 @@ class TurnState(TypedDict, total=False):
     extraction: Extraction
     asked_before: str | None  # the slot the visitor was answering this turn
     opted_in: bool  # this turn opted the visitor back in
+    after_hours: str | None  # when the team is back ("tomorrow at 09:00 (Europe/Berlin)"), if away
     filled: list[str]  # slots this turn filled or changed
     invalid: str | None  # reason code when the asked slot's answer was invalid
     skipped_now: str | None
@@ -59,4 +61,8 @@ class TurnState(TypedDict, total=False):
 @dataclass(frozen=True)
 class TurnContext:
     flow: Flow
-    today: date = field(default_factory=date.today)
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
