@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.auth.cli import add_users_commands
+from bot.errors import StoreLocked
 from bot.flows import FlowError, load_flow
 from bot.settings import Settings, SettingsError
 
@@ -156,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         result: int = args.func(args)
-    except (SettingsError, FlowError) as exc:
+    except (SettingsError, FlowError, StoreLocked) as exc:
         print(f"leadbot: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

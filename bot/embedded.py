@@ -11,17 +11,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 from bson import json_util
 
 from bot.embedded_index import accelerate
+from bot.errors import StoreLocked
 from bot.store import Store
 
 SNAPSHOT_FILE = "store.json"
+LOCK_FILE = "leadbot.lock"
+
+
+@contextlib.contextmanager
+def _exclusive(data_dir: Path) -> Iterator[None]:
+    """Hold `<data_dir>/leadbot.lock` for the block; the OS drops it if the process dies."""
+    path = data_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise StoreLocked(
+                f"the embedded store in {data_dir.resolve()} is in use by another leadbot process "
+                f"(pid {holder}); stop it first, or use MongoDB (MONGODB_URI) to run several"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 _JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True)
 
 
@@ -92,6 +118,13 @@ class Snapshotter:
 async def embedded_store(data_dir: Path, database: str, snapshot_seconds: float) -> AsyncIterator[Store]:
     """An embedded store loaded from and saved to `data_dir` for the lifetime of the block."""
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    with _exclusive(data_dir):
+        async with _open(data_dir, database, snapshot_seconds) as store:
+            yield store
+
+
+@contextlib.asynccontextmanager
+async def _open(data_dir: Path, database: str, snapshot_seconds: float) -> AsyncIterator[Store]:
     store = open_embedded(database)
     snapshots = Snapshotter(store, data_dir / SNAPSHOT_FILE)
     await snapshots.load()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 
+class StoreLocked(RuntimeError):
+    """Another process has the embedded store open; two would overwrite each other's snapshots."""
+
+
 class Refused(Exception):
     """The action is not allowed now; `status` is the HTTP status the API answers with."""
 

@@ -153,3 +153,17 @@ async def test_an_email_is_taken_whatever_its_case(data_dir: Path) -> None:
     assert again.code == 2
     assert again.err.strip() == "leadbot: a user with the email dana@example.com already exists"
     assert len((await leadbot(data_dir, "users", "list")).out.splitlines()) == 2
+
+
+async def test_the_embedded_store_is_one_process_at_a_time(
+    aiohttp_client: ClientFactory, data_dir: Path
+) -> None:
+    # A running server holds the embedded store; a second writer would save over its data.
+    await aiohttp_client(create_app(make_settings(data_dir)))
+    refused = await leadbot(
+        data_dir, "users", "add", "late@example.com", "--role", "agent", stdin=PASSWORD + "\n"
+    )
+    assert refused.code == 2
+    assert "in use by another leadbot process" in refused.err and f"pid {os.getpid()}" in refused.err
+    second = await leadbot(data_dir, "serve", "--port", "0")
+    assert second.code == 2 and "in use by another leadbot process" in second.err

@@ -39,18 +39,7 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _embedded_note(settings: Settings) -> None:
-    # The embedded store is one process's memory saved to a file: a server running on the
-    # same data dir neither sees this change nor keeps it when it next saves.
-    if settings.embedded:
-        print(
-            f"note: changed the embedded store in {settings.data_dir.resolve()}; a server running on it "
-            "does not see this and may save over it — stop it first, or use MongoDB (MONGODB_URI).",
-            file=sys.stderr,
-        )
-
-
-def _run(action: Action, *, changes: bool) -> int:
+def _run(action: Action) -> int:
     from bot.app import open_store  # the server's imports, only for the commands that need them
 
     settings = Settings.from_env()
@@ -67,8 +56,6 @@ def _run(action: Action, *, changes: bool) -> int:
         code = asyncio.run(run())
     except UserError as exc:
         return _fail(str(exc))
-    if changes and code == 0:
-        _embedded_note(settings)
     return code
 
 
@@ -105,7 +92,7 @@ def users_add(args: argparse.Namespace) -> int:
             print(f"password: {password}")
         return 0
 
-    return _run(add, changes=True)
+    return _run(add)
 
 
 def _table(users: Sequence[User]) -> str:
@@ -131,7 +118,7 @@ def users_list(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(show, changes=False)
+    return _run(show)
 
 
 def users_disable(args: argparse.Namespace) -> int:
@@ -145,7 +132,7 @@ def users_disable(args: argparse.Namespace) -> int:
         print(f"disabled {user.email}; ended {ended} session{'' if ended == 1 else 's'}")
         return 0
 
-    return _run(disable, changes=True)
+    return _run(disable)
 
 
 def users_token(args: argparse.Namespace) -> int:
@@ -158,7 +145,7 @@ def users_token(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(token, changes=True)
+    return _run(token)
 
 
 def add_users_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
