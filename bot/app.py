@@ -22,6 +22,7 @@ from bot.conversations import Clock, Conversations, utcnow_clock
 from bot.embedded import embedded_store
 from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
+from bot.inbox.web import setup_inbox
 from bot.ownership import Ownership
 from bot.pages import page_routes
 from bot.qualifier.graph import Qualifier
@@ -133,6 +134,7 @@ def create_app(
     app.add_routes(channels.routes())
     app.add_subapp("/api", create_api())
     setup_auth(app)
+    setup_inbox(app)
     app[keys.TIMERS] = timers
     app.cleanup_ctx.append(_handoffs)
     return app

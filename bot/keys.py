@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from bot.conversations import Clock, Conversations
     from bot.flowbook import FlowBook
     from bot.handoff import Handoffs
+    from bot.inbox.canned import CannedReplies
+    from bot.inbox.hub import InboxHub
     from bot.ownership import AgentDirectory, Ownership
     from bot.qualifier.graph import Qualifier
     from bot.settings import Settings
@@ -46,3 +48,5 @@ SESSIONS: web.AppKey[Sessions] = web.AppKey("sessions")
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle")
 TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates")
 TIMERS: web.AppKey[Timers | None] = web.AppKey("timers")
+INBOX_HUB: web.AppKey[InboxHub] = web.AppKey("inbox_hub")
+CANNED_REPLIES: web.AppKey[CannedReplies] = web.AppKey("canned_replies")
