@@ -296,9 +296,9 @@ class Conversations:
             return None
         conv, lead, messages = saved
         await self.deliver(conv, messages)
-        if mode == "pending_human" and conv.mode == "pending_human" and self.on_handoff is not None:
-            await self.on_handoff(conv, lead)
         self.bus.publish(ConversationChanged(conv, lead))
+        if mode == "pending_human" and conv.mode == "pending_human" and self.on_handoff is not None:
+            await self.on_handoff(conv, lead)  # routes and queues it, and says so on the bus
         return conv, messages[-1].seq if messages else message.seq
 
     # -- outbound --------------------------------------------------------------------

@@ -6,27 +6,13 @@ The same rules as the inbox (it calls these too): who may act is decided in
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
 
 from bot import keys
+from bot.api.body import json_object
 from bot.api.errors import ApiError
 from bot.api.views import conversation_json, message_json
 from bot.ownership import Agent
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "the body must be a JSON object")
-    return body
 
 
 def _agent(request: web.Request) -> Agent:
@@ -42,7 +28,7 @@ async def claim(request: web.Request) -> web.Response:
 
 
 async def reply(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request)
     message = await request.config_dict[keys.OWNERSHIP].reply(
         request.match_info["id"], _agent(request), body.get("text")
     )
@@ -50,7 +36,7 @@ async def reply(request: web.Request) -> web.Response:
 
 
 async def note(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request)
     message = await request.config_dict[keys.OWNERSHIP].note(
         request.match_info["id"], _agent(request), body.get("text")
     )
@@ -63,7 +49,7 @@ async def release(request: web.Request) -> web.Response:
 
 
 async def transfer(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request)
     to_agent, to_team = body.get("agent"), body.get("team")
     if (to_agent is None) == (to_team is None):
         raise ApiError(422, 'send {"agent": <id or email>} or {"team": <name>}')
@@ -81,7 +67,7 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 async def close(request: web.Request) -> web.Response:
-    body = await _body(request)
+    body = await json_object(request)
     conv = await request.config_dict[keys.OWNERSHIP].close(
         request.match_info["id"], _agent(request), outcome=body.get("outcome"), value=body.get("value")
     )

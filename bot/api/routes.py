@@ -11,6 +11,7 @@ from bot.api.agent import agent_routes
 from bot.api.errors import ApiError, json_errors
 from bot.api.views import conversation_json, lead_json
 from bot.auth.guards import api_auth
+from bot.inbox.canned_routes import canned_routes
 from bot.models import FlowRef, LeadStatus, Mode
 from bot.store import NotFound
 
@@ -102,6 +103,7 @@ def create_api() -> web.Application:
             web.get("/leads", list_leads),
             web.get("/leads/{id}", get_lead),
             *agent_routes(),
+            *canned_routes(),
         ]
     )
     return api

@@ -15,6 +15,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "text": message.text,
         "expects": message.expects.model_dump() if message.expects else None,
         "author": message.author,
+        "agent_id": message.agent_id,
         "private": message.private,
         "created_at": message.created_at.isoformat(),
     }

@@ -8,7 +8,6 @@ from aiohttp import web
 
 from bot import keys
 from bot.inbox.canned import CannedReplies
-from bot.inbox.canned_routes import canned_routes
 from bot.inbox.hub import InboxHub
 from bot.inbox.pages import inbox_page
 from bot.inbox.socket import inbox_socket
@@ -43,6 +42,5 @@ def setup_inbox(app: web.Application) -> None:
         [
             web.get("/inbox", inbox_page),
             web.get("/ws/inbox", inbox_socket),
-            *canned_routes(),
         ]
     )
