@@ -23,6 +23,7 @@ from aiohttp import WSMsgType, web
 from bot import keys
 from bot.bus import ConversationChanged, Event, MessageCreated, QueuePosition, Typing
 from bot.conversations import Conversations
+from bot.frames import FrameError, error_frame, parse_frame
 from bot.models import Conversation, Inbound, Message
 from bot.store import NotFound, new_id
 
@@ -41,20 +42,6 @@ def message_frame(message: Message) -> dict[str, Any]:
         "expects": message.expects.model_dump() if message.expects else None,
         "author": message.author,
     }
-
-
-def error_frame(code: str, text: str, client_id: str | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"type": "error", "code": code, "message": text}
-    if client_id is not None:
-        frame["id"] = client_id
-    return frame
-
-
-class FrameError(ValueError):
-    def __init__(self, code: str, message: str, client_id: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.client_id = client_id
 
 
 @dataclass(frozen=True)
@@ -137,15 +124,6 @@ class ChatSocket:
 
     # -- reader ----------------------------------------------------------------------
 
-    def parse(self, raw: str) -> dict[str, Any]:
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            raise FrameError("bad_json", "frames must be JSON objects") from None
-        if not isinstance(frame, dict):
-            raise FrameError("bad_frame", "frames must be JSON objects")
-        return frame
-
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "message":
@@ -181,7 +159,7 @@ class ChatSocket:
         async for msg in self.ws:
             if msg.type == WSMsgType.TEXT:
                 try:
-                    await self.handle(self.parse(msg.data))
+                    await self.handle(parse_frame(msg.data))
                 except FrameError as exc:
                     self.push(error_frame(exc.code, str(exc), exc.client_id))
             elif msg.type == WSMsgType.BINARY:

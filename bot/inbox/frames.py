@@ -8,23 +8,12 @@ from typing import Any, Final
 from bot.api.views import message_json
 from bot.auth.users import User
 from bot.dispatch import Offer, Presence
+from bot.frames import FrameError
 from bot.inbox.package import offer_json
 from bot.models import Message
 
 MAX_ID: Final = 100
 PRESENCES: Final = ("online", "away")
-
-
-class FrameError(ValueError):
-    """A frame the socket refuses; answered with an `error` frame, and the socket stays open."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def error_frame(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": message}
 
 
 def hello_frame(user: User, presence: Presence, offers: list[Offer], now: datetime) -> dict[str, Any]:

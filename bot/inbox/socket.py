@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,11 +32,10 @@ from bot.bus import (
     Typing,
 )
 from bot.clock import CallableClock, LoopTimers, TimerHandle
+from bot.frames import FrameError, error_frame, parse_frame
 from bot.inbox.frames import (
-    FrameError,
     activity_frame,
     conversation_id,
-    error_frame,
     hello_frame,
     message_frame,
     presence_status,
@@ -271,16 +269,6 @@ class InboxSocket:
 
     # -- reader ----------------------------------------------------------------------
 
-    @staticmethod
-    def parse(raw: str) -> dict[str, Any]:
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            raise FrameError("bad_json", "frames must be JSON objects") from None
-        if not isinstance(frame, dict):
-            raise FrameError("bad_frame", "frames must be JSON objects")
-        return frame
-
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "open":
@@ -314,7 +302,7 @@ class InboxSocket:
         async for msg in self.ws:
             if msg.type == WSMsgType.TEXT:
                 try:
-                    await self.handle(self.parse(msg.data))
+                    await self.handle(parse_frame(msg.data))
                 except FrameError as exc:
                     self.push(error_frame(exc.code, str(exc)))
             elif msg.type == WSMsgType.BINARY:
