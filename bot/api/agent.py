@@ -12,11 +12,12 @@ from bot import keys
 from bot.api.body import json_object
 from bot.api.errors import ApiError
 from bot.api.views import conversation_json, message_json
+from bot.auth.identity import current_user
 from bot.ownership import Agent
 
 
 def _agent(request: web.Request) -> Agent:
-    user: Agent | None = request.get("user")
+    user: Agent | None = current_user(request)
     if user is None:
         raise ApiError(401, "sign in or send 'Authorization: Bearer <token>'")
     return user

@@ -2,7 +2,7 @@
 
 What other modules use (imported from their modules, so the command line stays light):
 - `bot.auth.web.setup_auth(app)` — once, in create_app.
-- `request["user"]` — the signed-in `User` or None, on every request
+- `request[bot.auth.identity.USER]` — the signed-in `User` or None, on every request
   (`bot.auth.identity.current_user`).
 - `bot.auth.guards.require_role("agent" | "admin", page=True | False)` — decorate a handler;
   pages redirect to sign-in and show 403 pages, JSON endpoints answer 401/403; unsafe requests

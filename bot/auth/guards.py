@@ -21,7 +21,7 @@ from yarl import URL
 from bot import keys
 from bot.api.errors import json_error
 from bot.auth.csrf import FIELD, HEADER, is_unsafe, submitted_token, tokens_match
-from bot.auth.identity import current_session, current_user
+from bot.auth.identity import SESSION, USER, current_session, current_user
 from bot.auth.rendering import error_page
 from bot.auth.roles import Role
 from bot.auth.users import User, api_token_admin
@@ -105,7 +105,7 @@ async def api_auth(request: web.Request, handler: Handler) -> web.StreamResponse
         user = await _bearer_user(request, header)
         if user is None:
             return json_error(401, f"the token is not valid; {SIGN_IN_HINT}")
-        request["user"] = user
-        request["session"] = None
+        request[USER] = user
+        request[SESSION] = None
     refused = await refusal(request, "agent", page=False)
     return refused if refused is not None else await handler(request)

@@ -1,6 +1,6 @@
-"""Who is asking: the session cookie, resolved once per request into `request["user"]`.
+"""Who is asking: the session cookie, resolved once per request into `request[USER]`.
 
-Every request gets `request["user"]` (the signed-in `User` or None) and `request["session"]`
+Every request gets `request[USER]` (the signed-in `User` or None) and `request[SESSION]`
 (the `Session` it came with, or None). Read them with `current_user` / `current_session`.
 The API replaces both when a bearer token is sent (see `bot.auth.guards.api_auth`).
 """
@@ -17,17 +17,17 @@ from bot.auth.sessions import Session
 from bot.auth.users import User
 
 SESSION_COOKIE: Final = "leadbot_session"
+USER: Final[web.RequestKey[User | None]] = web.RequestKey("user")
+SESSION: Final[web.RequestKey[Session | None]] = web.RequestKey("session")
 
 
 def current_user(request: web.Request) -> User | None:
-    user = request.get("user")
-    return user if isinstance(user, User) else None
+    return request.get(USER)
 
 
 def current_session(request: web.Request) -> Session | None:
     """The session the request is authenticated by; None for bearer tokens and anonymous requests."""
-    session = request.get("session")
-    return session if isinstance(session, Session) else None
+    return request.get(SESSION)
 
 
 def uses_https(request: web.Request) -> bool:
@@ -55,8 +55,8 @@ def clear_session_cookie(response: web.StreamResponse, request: web.Request) -> 
 
 @web.middleware
 async def identify(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request["user"] = None
-    request["session"] = None
+    request[USER] = None
+    request[SESSION] = None
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         sessions = request.config_dict[keys.SESSIONS]
@@ -66,6 +66,6 @@ async def identify(request: web.Request, handler: Handler) -> web.StreamResponse
             if user is None or user.disabled:
                 await sessions.end(session_id)  # the account went away: so does its session
             else:
-                request["user"] = user
-                request["session"] = session
+                request[USER] = user
+                request[SESSION] = session
     return await handler(request)
