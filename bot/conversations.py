@@ -160,7 +160,7 @@ class Conversations:
             conv.id,
             state={**conv.state, "opted_out": opting_out},
             lead=lead,
-            outs=[Outbound(sender="bot", text=text)],
+            outs=[Outbound(sender="bot", text=text, meta={"notice": "opted_out"} if opting_out else {})],
             answered_seq=conv.answered_seq,
             opted_out=opting_out,
             contacts_changed=False,
@@ -278,7 +278,10 @@ class Conversations:
             mode, reason = "pending_human", turn.handoff_reason
         elif turn.decision == "unqualified" or (turn.decision == "closed" and conv.mode != "closed"):
             mode = "closed"
-        outs = [Outbound(sender="bot", text=turn.reply, expects=turn.expects)] if turn.reply else []
+        notice = {"notice": "opted_out"} if turn.decision == "opt_out" else {}
+        outs = (
+            [Outbound(sender="bot", text=turn.reply, expects=turn.expects, meta=notice)] if turn.reply else []
+        )
         saved = await self.store.save_turn(
             conv.id,
             state=dict(turn.memory),
@@ -304,14 +307,64 @@ class Conversations:
     # -- outbound --------------------------------------------------------------------
 
     async def deliver(self, conv: Conversation, messages: list[Message]) -> None:
-        """Fan stored messages out to listeners and hand them to the conversation's channel."""
+        """Fan stored messages out to listeners and hand them to the conversation's channel.
+
+        A lead who opted out on a contact channel gets nothing more there but the
+        confirmation itself; a refused or failed send is recorded on the message.
+        """
         channel = self.channels.get(conv.channel)
+        lead_opted_out: bool | None = None  # read once, and only when a contact channel needs it
         for message in messages:
             self.bus.publish(MessageCreated(message))
-            if message.private or (conv.opted_out and message.sender != "bot"):
+            if message.private or message.sender == "visitor" or channel is None:
                 continue
-            if channel is not None:
-                await channel.send(conv, message)
+            if conv.contact is not None:
+                if lead_opted_out is None:
+                    lead_opted_out = (await self.store.get_lead(conv.lead_id)).status == "opted_out"
+                if lead_opted_out and message.meta.get("notice") != "opted_out":
+                    await self.store.sent_as(message.id, None, "failed", "the lead opted out")
+                    continue
+            elif conv.opted_out and message.sender != "bot":
+                continue
+            try:
+                provider_id = await channel.send(conv, message)
+            except Exception as exc:  # the message is stored; the inbox shows it did not go out
+                log.exception("channel %s could not send message %s", conv.channel, message.id)
+                await self.store.sent_as(message.id, None, "failed", str(exc)[:300])
+                continue
+            if provider_id is not None:
+                await self.store.sent_as(message.id, provider_id, "queued")
+
+    async def receive_from_contact(
+        self,
+        channel: str,
+        contact: str,
+        *,
+        text: str,
+        provider_id: str,
+        lead_slots: Mapping[str, Any],
+        meta: Mapping[str, Any] | None = None,
+    ) -> tuple[Conversation, Message, bool]:
+        """A message from a phone or email address: its conversation on that channel, opened
+        on first contact (the lead's slots seeded, e.g. their phone), and the message recorded
+        once per provider id. Returns (conversation, message, is_new)."""
+        flow = self.flows.current()
+        conv, _ = await self.store.conversation_for_contact(
+            channel,
+            contact,
+            FlowRef(id=flow.id, version=flow.version),
+            lead_slots,
+            state=dict(self.qualifier.silent_opening()),
+        )
+        inbound = Inbound(
+            channel=channel,
+            conversation_id=conv.id,
+            text=text,
+            provider_id=provider_id,
+            meta=dict(meta or {}),
+        )
+        stored, is_new = await self.receive(inbound)
+        return conv, stored, is_new
 
     async def reply(self, conv_id: str, outs: list[Outbound]) -> list[Message]:
         """The one send path for messages not produced by a bot turn (agents, notices)."""

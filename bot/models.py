@@ -16,6 +16,16 @@ LeadStatus = Literal["new", "engaged", "qualified", "unqualified", "opted_out", 
 HandoffReason = Literal["requested", "qualified", "not_understood", "transferred"]
 Outcome = Literal["converted", "lost"]
 InputKind = Literal["text", "email", "phone", "number", "choice"]
+Delivery = Literal["queued", "sent", "delivered", "read", "failed", "undelivered"]
+# A delivery status only moves forward; failed and undelivered are final.
+DELIVERY_RANK: dict[str, int] = {
+    "queued": 0,
+    "sent": 1,
+    "delivered": 2,
+    "read": 3,
+    "failed": 4,
+    "undelivered": 4,
+}
 
 
 def utcnow() -> datetime:
@@ -40,7 +50,9 @@ class Inbound(_Record):
     channel: str
     conversation_id: str
     text: str
-    client_id: str | None = None  # the client's or provider's message id: the dedupe key
+    client_id: str | None = None  # the widget's message id: unique within the conversation
+    provider_id: str | None = None  # the provider's message id (Twilio MessageSid …): unique everywhere
+    meta: dict[str, Any] = Field(default_factory=dict)  # channel facts kept with it (email headers …)
 
 
 class Outbound(_Record):
@@ -52,6 +64,7 @@ class Outbound(_Record):
     author: str | None = None  # an agent's display name
     agent_id: str | None = None
     private: bool = False  # an agent's note, never sent to a channel
+    meta: dict[str, Any] = Field(default_factory=dict)
 
 
 class Message(_Record):
@@ -65,6 +78,10 @@ class Message(_Record):
     agent_id: str | None = None
     private: bool = False
     client_id: str | None = None
+    provider_id: str | None = None  # inbound: the provider's id; outbound: the id the provider gave it
+    delivery: Delivery | None = None  # outbound on provider channels: how far it got
+    delivery_error: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -93,6 +110,10 @@ class Conversation(_Record):
     agent_id: str | None = None
     outcome: Outcome | None = None
     outcome_value: float | None = None
+    # Contact channels (SMS, WhatsApp, email): who this conversation is with, and when they
+    # last wrote (WhatsApp only lets a business write freely for 24 hours after that).
+    contact: str | None = None
+    last_inbound_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -23,7 +23,9 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from bot.models import (
+    DELIVERY_RANK,
     Conversation,
+    Delivery,
     FlowRef,
     HandoffReason,
     Inbound,
@@ -68,6 +70,15 @@ def _conversation(doc: Mapping[str, Any]) -> Conversation:
 
 def _lead(doc: Mapping[str, Any]) -> Lead:
     return Lead.model_validate({**doc, "id": doc["_id"]})
+
+
+def _dedupe_key(msg: Inbound) -> str | None:
+    """A provider's id is unique everywhere; a widget's client id within its conversation."""
+    if msg.provider_id:
+        return f"{msg.channel}:{msg.provider_id}"
+    if msg.client_id:
+        return f"{msg.channel}:{msg.conversation_id}:{msg.client_id}"
+    return None
 
 
 def _message(doc: Mapping[str, Any]) -> Message:
@@ -146,6 +157,10 @@ class Store:
             [("conversation_id", ASCENDING), ("seq", ASCENDING)], name="conversation_seq", unique=True
         )
         await self.messages.create_index([("dedupe_key", ASCENDING)], name="dedupe", unique=True, sparse=True)
+        await self.messages.create_index([("provider_id", ASCENDING)], name="provider_id", sparse=True)
+        await self.conversations.create_index(
+            [("contact_key", ASCENDING)], name="contact", unique=True, sparse=True
+        )
         for slot in CONTACT_SLOTS:
             await self.leads.create_index(
                 [(f"slots.{slot}", ASCENDING)], name=f"contact_{slot}", unique=True, sparse=True
@@ -179,25 +194,69 @@ class Store:
     # -- conversations ---------------------------------------------------------------
 
     async def create_conversation(
-        self, channel: str, flow: FlowRef, visitor_token: str, *, lead_id: str | None = None
+        self,
+        channel: str,
+        flow: FlowRef,
+        visitor_token: str | None = None,
+        *,
+        contact: str | None = None,
+        lead_slots: Mapping[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
     ) -> Conversation:
-        """A new conversation in bot mode, with a new lead unless one is given."""
-        if lead_id is None:
-            lead = Lead(
-                id=new_id(), status_history=[StatusChange(status="new", reason="conversation started")]
-            )
-            lead_id = lead.id
-            conv_id = new_id()
-            lead.conversation_ids.append(conv_id)
-            await self.leads.insert_one(_lead_doc(lead))
-        else:
-            conv_id = new_id()
-            await self.leads.update_one({"_id": lead_id}, {"$addToSet": {"conversation_ids": conv_id}})
-        conv = Conversation(id=conv_id, channel=channel, flow=flow, lead_id=lead_id)
+        """A new conversation in bot mode, with a new lead (seeded with `lead_slots`).
+
+        `contact` (a phone or email on a contact channel) is unique per channel: creating a
+        second conversation for it raises DuplicateKeyError, and nothing is written.
+        """
+        conv = Conversation(
+            id=new_id(),
+            channel=channel,
+            flow=flow,
+            lead_id=new_id(),
+            contact=contact,
+            state=dict(state or {}),
+        )
         doc = _doc(conv)
-        doc["visitor_token_hash"] = token_hash(visitor_token)
+        if visitor_token is not None:
+            doc["visitor_token_hash"] = token_hash(visitor_token)
+        if contact is not None:
+            doc["contact_key"] = f"{channel}:{contact}"
         await self.conversations.insert_one(doc)
-        return conv
+        lead = Lead(
+            id=conv.lead_id,
+            slots=dict(lead_slots or {}),
+            conversation_ids=[conv.id],
+            status_history=[StatusChange(status="new", reason=f"conversation started on {channel}")],
+        )
+        saved = await self.save_lead(lead)  # the contact may already belong to a lead: join it
+        return conv if saved.id == conv.lead_id else await self.get_conversation(conv.id)
+
+    async def conversation_for_contact(
+        self,
+        channel: str,
+        contact: str,
+        flow: FlowRef,
+        lead_slots: Mapping[str, Any],
+        state: Mapping[str, Any] | None = None,
+    ) -> tuple[Conversation, bool]:
+        """The conversation with this phone or email on this channel, opened if there is none.
+
+        Returns (conversation, created). Concurrent first messages from one contact open
+        one conversation: the unique contact index decides, the loser reads the winner's.
+        """
+        key = f"{channel}:{contact}"
+        for _ in range(2):
+            doc = await self.conversations.find_one({"contact_key": key})
+            if doc is not None:
+                return _conversation(doc), False
+            try:
+                created = await self.create_conversation(
+                    channel, flow, contact=contact, lead_slots=lead_slots, state=state
+                )
+                return created, True
+            except DuplicateKeyError:
+                continue
+        raise RuntimeError(f"conversation for {key} could not be read after a concurrent create")
 
     async def get_conversation(self, conv_id: str) -> Conversation:
         doc = await self.conversations.find_one({"_id": conv_id})
@@ -262,7 +321,12 @@ class Store:
     # -- messages --------------------------------------------------------------------
 
     async def _allocate_seqs(
-        self, conv_id: str, count: int, *, guard: Mapping[str, Any] | None = None
+        self,
+        conv_id: str,
+        count: int,
+        *,
+        guard: Mapping[str, Any] | None = None,
+        also_set: Mapping[str, Any] | None = None,
     ) -> tuple[int, Conversation] | None:
         """Reserve `count` message numbers: (the first, the conversation after). Never reused.
 
@@ -272,7 +336,7 @@ class Store:
         """
         doc = await self.conversations.find_one_and_update(
             {**(guard or {}), "_id": conv_id},
-            {"$inc": {"last_seq": count}, "$set": {"updated_at": utcnow()}},
+            {"$inc": {"last_seq": count}, "$set": {"updated_at": utcnow(), **(also_set or {})}},
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:
@@ -287,12 +351,12 @@ class Store:
         A message whose client id was seen before is not stored again: the stored one is
         returned with is_new False, so the caller acknowledges it without processing it.
         """
-        key = f"{msg.channel}:{msg.conversation_id}:{msg.client_id}" if msg.client_id else None
+        key = _dedupe_key(msg)
         if key is not None:
             seen = await self.messages.find_one({"dedupe_key": key})
             if seen is not None:
                 return await self.get_conversation(msg.conversation_id), _message(seen), False
-        allocated = await self._allocate_seqs(msg.conversation_id, 1)
+        allocated = await self._allocate_seqs(msg.conversation_id, 1, also_set={"last_inbound_at": utcnow()})
         assert allocated is not None  # unguarded: only NotFound can stop it
         seq, conv = allocated
         stored = Message(
@@ -302,6 +366,8 @@ class Store:
             sender="visitor",
             text=msg.text,
             client_id=msg.client_id,
+            provider_id=msg.provider_id,
+            meta=msg.meta,
         )
         doc = _doc(stored)
         if key is not None:
@@ -340,11 +406,38 @@ class Store:
                 author=out.author,
                 agent_id=out.agent_id,
                 private=out.private,
+                meta=out.meta,
             )
             for i, out in enumerate(outs)
         ]
         await self.messages.insert_many([_doc(m) for m in stored])
         return stored
+
+    async def sent_as(
+        self, message_id: str, provider_id: str | None, delivery: Delivery, error: str | None = None
+    ) -> None:
+        """Record what became of an outbound message when the channel took it (or refused it)."""
+        await self.messages.update_one(
+            {"_id": message_id},
+            {"$set": {"provider_id": provider_id, "delivery": delivery, "delivery_error": error}},
+        )
+
+    async def update_delivery(
+        self, provider_id: str, status: Delivery, error: str | None = None
+    ) -> Message | None:
+        """Move an outbound message's delivery status forward; never back.
+
+        Returns the updated message, or None when the status is not news (a duplicate or
+        out-of-order callback, or an id we never sent).
+        """
+        rank = DELIVERY_RANK[status]
+        earlier = [name for name, r in DELIVERY_RANK.items() if r < rank]
+        doc = await self.messages.find_one_and_update(
+            {"provider_id": provider_id, "$or": [{"delivery": {"$in": earlier}}, {"delivery": None}]},
+            {"$set": {"delivery": status, "delivery_error": error}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else _message(doc)
 
     async def messages_after(self, conv_id: str, seq: int, *, limit: int = 1000) -> list[Message]:
         cursor = (

@@ -229,3 +229,53 @@ def test_no_module_but_the_store_imports_motor() -> None:
         if "import motor" in p.read_text() or "from motor" in p.read_text()
     ]
     assert importers == ["bot/store.py"]
+
+
+async def test_one_conversation_per_contact_per_channel_even_when_racing(store: Store) -> None:
+    opened = await asyncio.gather(
+        *(
+            store.conversation_for_contact("sms", "+14155550100", FLOW, {"phone": "+14155550100"})
+            for _ in range(5)
+        )
+    )
+    assert len({conv.id for conv, _ in opened}) == 1
+    assert sum(1 for _, created in opened if created) == 1
+    conv = opened[0][0]
+    assert conv.contact == "+14155550100"
+    assert (await store.get_lead(conv.lead_id)).slots == {"phone": "+14155550100"}
+    assert len(await store.list_leads()) == 1  # the racers left no stray leads behind
+    other, created = await store.conversation_for_contact(
+        "whatsapp", "+14155550100", FLOW, {"phone": "+14155550100"}
+    )
+    assert created and other.id != conv.id
+    assert other.lead_id == conv.lead_id  # the same phone: the same lead
+
+
+async def test_a_provider_message_id_is_stored_once_everywhere(store: Store) -> None:
+    conv, _ = await store.conversation_for_contact("sms", "+14155550101", FLOW, {})
+    first = Inbound(channel="sms", conversation_id=conv.id, text="hi", provider_id="SM1")
+    results = await asyncio.gather(*(store.record_inbound(first) for _ in range(5)))
+    assert sum(1 for _, _, new in results if new) == 1
+    stored = await store.messages_after(conv.id, 0)
+    assert [(m.text, m.provider_id) for m in stored] == [("hi", "SM1")]
+    assert (await store.get_conversation(conv.id)).last_inbound_at is not None
+
+
+async def test_delivery_status_only_moves_forward(store: Store) -> None:
+    conv_id = await _conversation(store)
+    sent = await store.append(conv_id, [Outbound(sender="bot", text="hello")])
+    assert sent is not None
+    await store.sent_as(sent[0].id, "SMout", "queued")
+    assert (await store.update_delivery("SMout", "delivered")) is not None
+    assert await store.update_delivery("SMout", "sent") is None  # late, out of order
+    assert await store.update_delivery("SMout", "delivered") is None  # a duplicate
+    read = await store.update_delivery("SMout", "read")
+    assert read is not None and read.delivery == "read"
+    assert await store.update_delivery("SMunknown", "sent") is None
+
+    failing = await store.append(conv_id, [Outbound(sender="bot", text="again")])
+    assert failing is not None
+    await store.sent_as(failing[0].id, "SMfail", "queued")
+    failed = await store.update_delivery("SMfail", "failed", "30003")
+    assert failed is not None and (failed.delivery, failed.delivery_error) == ("failed", "30003")
+    assert await store.update_delivery("SMfail", "delivered") is None  # failed is final

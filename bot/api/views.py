@@ -17,6 +17,8 @@ def message_json(message: Message) -> dict[str, Any]:
         "author": message.author,
         "agent_id": message.agent_id,
         "private": message.private,
+        "delivery": message.delivery,
+        "delivery_error": message.delivery_error,
         "created_at": message.created_at.isoformat(),
     }
 

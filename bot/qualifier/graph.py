@@ -93,6 +93,11 @@ class Qualifier:
         )
 
     @staticmethod
+    def silent_opening() -> Memory:
+        """For a conversation the lead started (SMS, email …): greet in the first reply instead."""
+        return {"asked": None, "greet": True}
+
+    @staticmethod
     def opening(
         flow: Flow, *, slots: dict[str, Any], skipped: list[str]
     ) -> tuple[str, Expects | None, Memory]:

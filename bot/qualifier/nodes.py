@@ -90,7 +90,7 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
     memory: Memory = dict(state.get("memory", {}))  # type: ignore[assignment]
     x = state["extraction"]
     asked = memory.get("asked")
-    out: dict[str, Any] = {"handoff_reason": None, "next_slot": None}
+    out: dict[str, Any] = {"handoff_reason": None, "next_slot": None, "greet_now": memory.pop("greet", False)}
 
     if memory.get("opted_out"):
         if "opt_in" not in x.intents:
@@ -164,6 +164,13 @@ def _hand_off(
 
 
 async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
+    reply = await _compose(state, runtime)
+    if state.get("greet_now") and reply.get("reply"):
+        reply["reply"] = f"{runtime.context.flow.texts.greeting}\n\n{reply['reply']}"
+    return reply
+
+
+async def _compose(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, Any]:
     flow = runtime.context.flow
     texts = flow.texts
     decision = state["decision"]

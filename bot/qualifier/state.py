@@ -31,6 +31,7 @@ class Memory(TypedDict, total=False):
     closed: bool
     handed_off: bool  # a person already had this conversation: completion is not handed off again
     handoff_pending: str  # the team is away: hand off for this reason once a contact is known
+    greet: bool  # the lead wrote first (SMS, email …): the first reply starts with the greeting
 
 
 class TurnState(TypedDict, total=False):
@@ -44,6 +45,7 @@ class TurnState(TypedDict, total=False):
     extraction: Extraction
     asked_before: str | None  # the slot the visitor was answering this turn
     opted_in: bool  # this turn opted the visitor back in
+    greet_now: bool  # this reply starts with the flow's greeting
     after_hours: str | None  # when the team is back ("tomorrow at 09:00 (Europe/Berlin)"), if away
     filled: list[str]  # slots this turn filled or changed
     invalid: str | None  # reason code when the asked slot's answer was invalid
