@@ -290,6 +290,9 @@
       case 'message':
         if (d.conversation_id === S.openId) addMessage(d);
         break;
+      case 'delivery': // { conversation_id, seq, delivery, delivery_error }
+        if (d.conversation_id === S.openId) updateDelivery(d);
+        break;
       case 'activity':
         if (d.conversation_id !== S.openId && d.from === 'visitor') {
           S.unread.add(d.conversation_id);
@@ -590,6 +593,26 @@
     return m.author || 'Agent';
   };
 
+  // SMS, WhatsApp and email report how far a message got; the web widget does not.
+  const DELIVERY = { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', read: 'Read', failed: 'Not delivered', undelivered: 'Not delivered' };
+
+  function showDelivery(status, m) {
+    status.hidden = !m.delivery;
+    if (!m.delivery) return;
+    status.className = `msg-delivery msg-delivery-${m.delivery}`;
+    status.textContent = DELIVERY[m.delivery] || m.delivery;
+    status.title = m.delivery_error ? `Error: ${m.delivery_error}` : '';
+  }
+
+  // A delivery update for a message already shown (a `delivery` frame).
+  function updateDelivery(d) {
+    for (const li of transcript.children) {
+      if (Number(li.dataset.seq) !== d.seq) continue;
+      const status = li.querySelector('.msg-delivery');
+      if (status) showDelivery(status, d);
+    }
+  }
+
   function addMessage(m) {
     if (typeof m.seq !== 'number' || S.seen.has(m.seq)) return;
     S.seen.add(m.seq);
@@ -607,7 +630,12 @@
       const time = el('time', 'msg-time', clockTime(m.created_at));
       if (m.created_at) time.dateTime = m.created_at;
       head.append(time);
+      const auth = m.auth || (m.meta && m.meta.auth);
+      if (auth && auth.suspicious) head.append(el('span', 'msg-flag msg-flag-warn', 'Sender not verified'));
       li.append(head, el('p', 'msg-text', m.text));
+      const status = el('span', 'msg-delivery');
+      li.append(status);
+      showDelivery(status, m);
     }
     li.dataset.seq = String(m.seq);
     let before = null;
