@@ -54,14 +54,21 @@ class ConversationChanged:
     lead: Lead | None = None
 
 
-Event = MessageCreated | Typing | ConversationChanged | QueuePosition | OfferChanged
+@dataclass(frozen=True)
+class DeliveryChanged:
+    """An outbound message got further (sent, delivered, read) or failed, as its provider reports."""
+
+    message: Message
+
+
+Event = MessageCreated | Typing | ConversationChanged | QueuePosition | OfferChanged | DeliveryChanged
 
 # Inbox sockets listen to every conversation at once.
 EVERYTHING = "*"
 
 
 def topic_of(event: Event) -> str:
-    if isinstance(event, MessageCreated):
+    if isinstance(event, MessageCreated | DeliveryChanged):
         return event.message.conversation_id
     if isinstance(event, ConversationChanged):
         return event.conversation.id

@@ -363,6 +363,56 @@ class BusinessHours(_Strict):
         return ZoneInfo(self.timezone)
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]{0,40})(?:\|([^{}]*))?\}")
+
+
+class TemplateValueMissing(ValueError):
+    """A template variable needs a slot the lead has not given, and names no fallback."""
+
+
+class WhatsApp(_Strict):
+    """The approved template WhatsApp gets once its 24-hour window is closed (docs/channels.md).
+
+    `variables` fill the template's numbered variables from the lead: `{name}` is the `name`
+    slot, `{name|there}` says "there" while the name is unknown.
+    """
+
+    template_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
+    variables: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("variables")
+    @classmethod
+    def _placeholders_well_formed(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not re.fullmatch(r"[A-Za-z0-9_]{1,40}", key):
+                raise ValueError(f'variable {key!r}: name variables like the template does, e.g. "1"')
+            if re.search(r"[{}]", _PLACEHOLDER.sub("", text)):
+                raise ValueError(f"variable {key!r}: write placeholders as {{slot}} or {{slot|fallback}}")
+        return value
+
+    @property
+    def slots_used(self) -> set[str]:
+        return {m.group(1) for text in self.variables.values() for m in _PLACEHOLDER.finditer(text)}
+
+    def render(self, slots: dict[str, Any]) -> dict[str, str]:
+        """The variables with the lead's slots filled in (whitespace collapsed, as WhatsApp wants)."""
+
+        def fill(match: re.Match[str]) -> str:
+            slot, fallback = match.group(1), match.group(2)
+            known = slots.get(slot)
+            value = " ".join(str(known).split()) if known is not None else ""
+            if value:
+                return value
+            if fallback is None:
+                raise TemplateValueMissing(
+                    f"the template needs the lead's {slot}, which is unknown; "
+                    f"give a fallback in the flow, like {{{slot}|there}}"
+                )
+            return fallback
+
+        return {key: _PLACEHOLDER.sub(fill, text) for key, text in self.variables.items()}
+
+
 def _slot_comparison_problem(slot: Slot, op: Op, value: Any) -> tuple[str, str] | None:
     """(the part at fault, why) when `slot` cannot be compared as `op value`."""
     if op in NUMERIC_OPS and slot.type not in ("integer", "money"):
@@ -387,6 +437,7 @@ class Flow(_Strict):
     handoff: Handoff = Handoff()
     routing: Routing = Routing()
     business_hours: BusinessHours | None = None  # None: always open
+    whatsapp: WhatsApp | None = None  # None: nothing goes out on WhatsApp once its window closes
 
     @model_validator(mode="after")
     def _consistent(self) -> Flow:
@@ -417,6 +468,13 @@ class Flow(_Strict):
         g = self.scoring.grades
         if not g.A >= g.B >= g.C:
             raise ValueError("scoring.grades: need A >= B >= C")
+        return self
+
+    @model_validator(mode="after")
+    def _whatsapp_variables_name_slots(self) -> Flow:
+        unknown = sorted(self.whatsapp.slots_used - {s.name for s in self.slots}) if self.whatsapp else []
+        if unknown:
+            raise ValueError(f"whatsapp.variables: unknown slot {', '.join(map(repr, unknown))}")
         return self
 
     def slot(self, name: str) -> Slot:

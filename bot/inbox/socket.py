@@ -25,6 +25,7 @@ from bot.auth.users import User
 from bot.bus import (
     EVERYTHING,
     ConversationChanged,
+    DeliveryChanged,
     Event,
     MessageCreated,
     OfferChanged,
@@ -146,6 +147,18 @@ class InboxSocket:
             await self._on_typing(item)
         elif isinstance(item, OfferChanged):
             await self._on_offer(item)
+        elif isinstance(item, DeliveryChanged):
+            message = item.message
+            if message.conversation_id == self.opened:
+                await self._send(
+                    {
+                        "type": "delivery",
+                        "conversation_id": message.conversation_id,
+                        "seq": message.seq,
+                        "delivery": message.delivery,
+                        "delivery_error": message.delivery_error,
+                    }
+                )
         elif isinstance(item, ConversationChanged | QueuePosition):
             changed = item.conversation.id if isinstance(item, ConversationChanged) else item.conversation_id
             if changed == self.opened:
