@@ -30,6 +30,8 @@ from bot.settings import Settings
 from bot.store import Store, open_mongo
 from bot.tokens import api_token
 from channels.base import ChannelRegistry
+from channels.email_channel import setup_email_channel
+from channels.twilio import setup_twilio
 from channels.web import WebChannel
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,10 @@ def create_app(
     app[keys.QUALIFIER] = qualifier or Qualifier()
     channels = ChannelRegistry([WebChannel()])
     app[keys.CHANNELS] = channels
+    if settings.twilio_enabled:
+        setup_twilio(app, channels)  # before _services: its client outlives the bot turns
     app.cleanup_ctx.append(_services)
+    setup_email_channel(app, channels)  # only when SMTP is configured; after the store
     app.on_shutdown.append(_close_sockets)
     app.add_routes(page_routes())
     app.add_routes(channels.routes())

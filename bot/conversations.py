@@ -131,6 +131,8 @@ class Conversations:
         Returns the stored message and whether it is new. A duplicate (same client or
         provider id) returns the first copy and triggers nothing.
         """
+        if msg.received_at is None:
+            msg = msg.model_copy(update={"received_at": self.clock()})
         conv, stored, is_new = await self.store.record_inbound(msg)
         if not is_new:
             return stored, False
@@ -253,6 +255,8 @@ class Conversations:
         if not conv.state.get("opted_out"):
             self.bus.publish(Typing(conv.id, "bot"))
         memory = Memory(**conv.state)  # type: ignore[typeddict-item]
+        if lead.status == "opted_out":
+            memory["opted_out"] = True  # opted out anywhere: only START and the like bring them back
         if conv.mode == "closed":
             memory["closed"] = True  # however it was closed, the bot does not start over
         turn = await self.qualifier.turn(

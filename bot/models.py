@@ -53,6 +53,7 @@ class Inbound(_Record):
     client_id: str | None = None  # the widget's message id: unique within the conversation
     provider_id: str | None = None  # the provider's message id (Twilio MessageSid …): unique everywhere
     meta: dict[str, Any] = Field(default_factory=dict)  # channel facts kept with it (email headers …)
+    received_at: datetime | None = None  # by the app's clock (the WhatsApp window is counted from it)
 
 
 class Outbound(_Record):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import TypeVar
 
 N = TypeVar("N", int, float)
+ProxyNetwork = IPv4Network | IPv6Network
 
 
 class SettingsError(ValueError):
@@ -33,6 +37,127 @@ def _origins(raw: str) -> frozenset[str]:
     return frozenset(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
 
 
+def _networks(name: str, raw: str) -> tuple[ProxyNetwork, ...]:
+    networks = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            networks.append(ip_network(part, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name}: {part!r} is not an IP address or network like 10.0.0.0/8") from None
+    return tuple(networks)
+
+
+_E164 = r"\+[1-9]\d{5,14}"
+
+
+def _matching(name: str, raw: str | None, pattern: str, example: str) -> str | None:
+    value = (raw or "").strip() or None
+    if value is not None and not re.fullmatch(pattern, value):
+        raise SettingsError(f"{name} must look like {example}, got {value!r}")
+    return value
+
+
+def _twilio_credentials(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    sid = _matching(
+        "TWILIO_ACCOUNT_SID", env.get("TWILIO_ACCOUNT_SID"), r"AC[0-9a-fA-F]{32}", "AC + 32 hex digits"
+    )
+    token = (env.get("TWILIO_AUTH_TOKEN") or "").strip() or None
+    if (sid is None) != (token is None):
+        raise SettingsError(
+            "set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (SMS and WhatsApp), or neither"
+        )
+    return sid, token
+
+
+def _base_url(name: str, raw: str | None) -> str | None:
+    value = _matching(name, raw, r"https?://[^/?#\s]+/?", "http://127.0.0.1:9000")
+    return value.rstrip("/") if value else None
+
+
+def _whatsapp_sender(raw: str | None) -> str | None:
+    # Twilio addresses WhatsApp senders as "whatsapp:+E164"; the prefix is optional here.
+    number = _matching(
+        "LEADBOT_TWILIO_WHATSAPP_FROM", (raw or "").strip().removeprefix("whatsapp:"), _E164, "+14155238886"
+    )
+    return f"whatsapp:{number}" if number else None
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """The email channel (docs/channels.md): SMTP out, and the keys of the inbound webhook."""
+
+    smtp_host: str
+    from_address: str  # leads@example.com; replies come back to leads+<token>@example.com
+    from_name: str = ""
+    domain: str = ""  # outbound Message-IDs are <random@domain>
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    inbound_key: str | None = field(default=None, repr=False)  # ?key=… on the inbound URL (SendGrid)
+    mailgun_signing_key: str | None = field(default=None, repr=False)
+    inbound_insecure: bool = False  # development only: an inbound URL anyone may post to
+
+
+_EMAIL_ONLY_VARIABLES = (
+    "LEADBOT_EMAIL_FROM",
+    "LEADBOT_EMAIL_DOMAIN",
+    "LEADBOT_SMTP_USERNAME",
+    "LEADBOT_SMTP_PASSWORD",
+    "LEADBOT_EMAIL_INBOUND_KEY",
+    "LEADBOT_MAILGUN_SIGNING_KEY",
+)
+
+
+def _email(env: Mapping[str, str]) -> EmailSettings | None:
+    host = (env.get("LEADBOT_SMTP_HOST") or "").strip()
+    if not host:
+        # Email settings without an SMTP server would silently do nothing: say so instead.
+        stray = [name for name in _EMAIL_ONLY_VARIABLES if env.get(name)]
+        if stray:
+            raise SettingsError(f"{stray[0]} is set but LEADBOT_SMTP_HOST is not; email needs both")
+        return None
+    name, address = parseaddr(env.get("LEADBOT_EMAIL_FROM") or "")
+    local, _, domain = address.partition("@")
+    if not local or not domain or "@" in domain or " " in address:
+        raise SettingsError("LEADBOT_EMAIL_FROM must be an address such as 'Acme Sales <leads@example.com>'")
+    if "+" in local:
+        raise SettingsError(
+            f"LEADBOT_EMAIL_FROM must not contain '+': replies go to {local.split('+')[0]}+<token>@{domain}"
+        )
+    username = env.get("LEADBOT_SMTP_USERNAME") or None
+    password = env.get("LEADBOT_SMTP_PASSWORD") or None
+    if (username is None) != (password is None):
+        raise SettingsError("set both LEADBOT_SMTP_USERNAME and LEADBOT_SMTP_PASSWORD, or neither")
+    message_domain = (env.get("LEADBOT_EMAIL_DOMAIN") or domain).strip().lower()
+    if not message_domain or any(c in message_domain for c in " <>@"):
+        raise SettingsError(f"LEADBOT_EMAIL_DOMAIN must be a domain name, got {message_domain!r}")
+    return EmailSettings(
+        smtp_host=host,
+        from_address=address.lower(),
+        from_name=name.strip(),
+        domain=message_domain,
+        smtp_port=_number(env, "LEADBOT_SMTP_PORT", 587, 1, 65535, int),
+        smtp_username=username,
+        smtp_password=password,
+        smtp_starttls=_flag(env, "LEADBOT_SMTP_STARTTLS", True),
+        inbound_key=env.get("LEADBOT_EMAIL_INBOUND_KEY") or None,
+        mailgun_signing_key=env.get("LEADBOT_MAILGUN_SIGNING_KEY") or None,
+        inbound_insecure=_flag(env, "LEADBOT_EMAIL_INBOUND_INSECURE", False),
+    )
+
+
 def _default_data_dir(environ: Mapping[str, str]) -> Path:
     base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", ".")) / ".local" / "share")
     return Path(base) / "leadbot"
@@ -55,12 +180,22 @@ class Settings:
     session_idle_hours: float = 8.0  # an inbox session ends after this long unused …
     session_max_days: float = 7.0  # … and after this long in any case
     offer_timeout_seconds: float = 60.0  # an agent has this long to accept an offered conversation
+    email: EmailSettings | None = None  # None → no email channel (LEADBOT_SMTP_HOST unset)
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()  # peers whose X-Forwarded-Proto/Host are believed
+    # SMS and WhatsApp through Twilio (docs/channels.md): on when both credentials are set.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_sms_from: str | None = None  # a number, short code or sender id …
+    twilio_messaging_service_sid: str | None = None  # … or a Messaging Service's sender pool
+    twilio_whatsapp_from: str | None = None  # "whatsapp:+14155238886"
+    twilio_api_url: str | None = None  # None: Twilio's own API; else a stand-in's base URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         data_dir = env.get("LEADBOT_DATA_DIR")
         flows_dir = env.get("LEADBOT_FLOWS_DIR")
+        twilio_sid, twilio_token = _twilio_credentials(env)
         return cls(
             host=env.get("LEADBOT_HOST", "127.0.0.1"),
             port=_number(env, "LEADBOT_PORT", 8080, 0, 65535, int),
@@ -77,8 +212,30 @@ class Settings:
             session_idle_hours=_number(env, "LEADBOT_SESSION_IDLE_HOURS", 8.0, 0.01, 24.0 * 30, float),
             session_max_days=_number(env, "LEADBOT_SESSION_MAX_DAYS", 7.0, 0.01, 365.0, float),
             offer_timeout_seconds=_number(env, "LEADBOT_OFFER_TIMEOUT", 60.0, 1.0, 3600.0, float),
+            email=_email(env),
+            trusted_proxies=_networks("LEADBOT_TRUSTED_PROXIES", env.get("LEADBOT_TRUSTED_PROXIES", "")),
+            twilio_account_sid=twilio_sid,
+            twilio_auth_token=twilio_token,
+            twilio_sms_from=_matching(
+                "LEADBOT_TWILIO_SMS_FROM",
+                env.get("LEADBOT_TWILIO_SMS_FROM"),
+                rf"{_E164}|\d{{3,8}}|[A-Za-z0-9 ]{{1,11}}",  # a number, a short code or a sender id
+                "+15005550006",
+            ),
+            twilio_messaging_service_sid=_matching(
+                "LEADBOT_TWILIO_MESSAGING_SERVICE_SID",
+                env.get("LEADBOT_TWILIO_MESSAGING_SERVICE_SID"),
+                r"MG[0-9a-fA-F]{32}",
+                "MG + 32 hex digits",
+            ),
+            twilio_whatsapp_from=_whatsapp_sender(env.get("LEADBOT_TWILIO_WHATSAPP_FROM")),
+            twilio_api_url=_base_url("LEADBOT_TWILIO_API_URL", env.get("LEADBOT_TWILIO_API_URL")),
         )
 
     @property
     def embedded(self) -> bool:
         return self.mongodb_uri is None
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return self.twilio_account_sid is not None and self.twilio_auth_token is not None

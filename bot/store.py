@@ -14,6 +14,7 @@ Collections
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections.abc import Mapping
@@ -142,6 +143,7 @@ class Store:
         self.conversations = self.collection("conversations")
         self.messages = self.collection("messages")
         self.leads = self.collection("leads")
+        self.early_deliveries = self.collection("early_deliveries")
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -356,7 +358,9 @@ class Store:
             seen = await self.messages.find_one({"dedupe_key": key})
             if seen is not None:
                 return await self.get_conversation(msg.conversation_id), _message(seen), False
-        allocated = await self._allocate_seqs(msg.conversation_id, 1, also_set={"last_inbound_at": utcnow()})
+        allocated = await self._allocate_seqs(
+            msg.conversation_id, 1, also_set={"last_inbound_at": msg.received_at or utcnow()}
+        )
         assert allocated is not None  # unguarded: only NotFound can stop it
         seq, conv = allocated
         stored = Message(
@@ -416,11 +420,20 @@ class Store:
     async def sent_as(
         self, message_id: str, provider_id: str | None, delivery: Delivery, error: str | None = None
     ) -> None:
-        """Record what became of an outbound message when the channel took it (or refused it)."""
+        """Record what became of an outbound message when the channel took it (or refused it).
+
+        The provider may report on the message before we get here (a fast status callback):
+        such a report was parked by `update_delivery` and is applied now, never moving back.
+        """
         await self.messages.update_one(
-            {"_id": message_id},
+            {"_id": message_id, "delivery": None},
             {"$set": {"provider_id": provider_id, "delivery": delivery, "delivery_error": error}},
         )
+        if provider_id is None:
+            return
+        parked = await self.early_deliveries.find_one_and_delete({"_id": provider_id})
+        if parked is not None:
+            await self.update_delivery(provider_id, parked["status"], parked.get("error"))
 
     async def update_delivery(
         self, provider_id: str, status: Delivery, error: str | None = None
@@ -428,7 +441,7 @@ class Store:
         """Move an outbound message's delivery status forward; never back.
 
         Returns the updated message, or None when the status is not news (a duplicate or
-        out-of-order callback, or an id we never sent).
+        out-of-order report). A report for an id not recorded yet is parked for `sent_as`.
         """
         rank = DELIVERY_RANK[status]
         earlier = [name for name, r in DELIVERY_RANK.items() if r < rank]
@@ -437,7 +450,26 @@ class Store:
             {"$set": {"delivery": status, "delivery_error": error}},
             return_document=ReturnDocument.AFTER,
         )
-        return None if doc is None else _message(doc)
+        if doc is not None:
+            return _message(doc)
+        if await self.messages.find_one({"provider_id": provider_id}, projection={"_id": 1}) is None:
+            await self._park_delivery(provider_id, status, error)
+        return None
+
+    async def _park_delivery(self, provider_id: str, status: Delivery, error: str | None) -> None:
+        """Keep the furthest status reported for a message we have not recorded yet."""
+        rank = DELIVERY_RANK[status]
+        with contextlib.suppress(DuplicateKeyError):  # a further status is parked already
+            await self.early_deliveries.update_one(
+                {"_id": provider_id, "rank": {"$lt": rank}},
+                {"$set": {"status": status, "error": error, "rank": rank, "at": utcnow()}},
+                upsert=True,
+            )
+        if await self.messages.find_one({"provider_id": provider_id}, projection={"_id": 1}) is not None:
+            # `sent_as` recorded the id meanwhile and may have missed this report: apply it.
+            again = await self.early_deliveries.find_one_and_delete({"_id": provider_id})
+            if again is not None:
+                await self.update_delivery(provider_id, again["status"], again.get("error"))
 
     async def messages_after(self, conv_id: str, seq: int, *, limit: int = 1000) -> list[Message]:
         cursor = (

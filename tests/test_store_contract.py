@@ -279,3 +279,17 @@ async def test_delivery_status_only_moves_forward(store: Store) -> None:
     failed = await store.update_delivery("SMfail", "failed", "30003")
     assert failed is not None and (failed.delivery, failed.delivery_error) == ("failed", "30003")
     assert await store.update_delivery("SMfail", "delivered") is None  # failed is final
+
+
+async def test_a_report_that_outruns_the_send_is_applied_when_the_id_is_recorded(store: Store) -> None:
+    conv_id = await _conversation(store)
+    sent = await store.append(conv_id, [Outbound(sender="bot", text="fast")])
+    assert sent is not None
+    # The provider reports before our send call returned: nothing to update yet.
+    assert await store.update_delivery("SMfast", "sent") is None
+    assert await store.update_delivery("SMfast", "delivered") is None
+    assert await store.update_delivery("SMfast", "queued") is None  # late: never moves it back
+    await store.sent_as(sent[0].id, "SMfast", "queued")
+    [message] = await store.messages_after(conv_id, 0)
+    assert (message.provider_id, message.delivery) == ("SMfast", "delivered")
+    assert await store.update_delivery("SMfast", "read") is not None

@@ -25,7 +25,7 @@ def _agent(request: web.Request) -> Agent:
 
 async def claim(request: web.Request) -> web.Response:
     conv = await request.config_dict[keys.OWNERSHIP].claim(request.match_info["id"], _agent(request))
-    return web.json_response(conversation_json(conv))
+    return web.json_response(conversation_json(conv, now=request.config_dict[keys.CLOCK]()))
 
 
 async def reply(request: web.Request) -> web.Response:
@@ -46,7 +46,7 @@ async def note(request: web.Request) -> web.Response:
 
 async def release(request: web.Request) -> web.Response:
     conv = await request.config_dict[keys.OWNERSHIP].release(request.match_info["id"], _agent(request))
-    return web.json_response(conversation_json(conv))
+    return web.json_response(conversation_json(conv, now=request.config_dict[keys.CLOCK]()))
 
 
 async def transfer(request: web.Request) -> web.Response:
@@ -64,7 +64,7 @@ async def transfer(request: web.Request) -> web.Response:
         if target is None:
             raise ApiError(422, f"no active agent {to_agent!r}")
         conv = await ownership.transfer(request.match_info["id"], _agent(request), to_agent=target)
-    return web.json_response(conversation_json(conv))
+    return web.json_response(conversation_json(conv, now=request.config_dict[keys.CLOCK]()))
 
 
 async def close(request: web.Request) -> web.Response:
@@ -72,7 +72,7 @@ async def close(request: web.Request) -> web.Response:
     conv = await request.config_dict[keys.OWNERSHIP].close(
         request.match_info["id"], _agent(request), outcome=body.get("outcome"), value=body.get("value")
     )
-    return web.json_response(conversation_json(conv))
+    return web.json_response(conversation_json(conv, now=request.config_dict[keys.CLOCK]()))
 
 
 async def decline(request: web.Request) -> web.Response:

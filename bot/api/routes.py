@@ -52,7 +52,8 @@ async def get_conversation(request: web.Request) -> web.Response:
         raise ApiError(404, str(exc)) from None
     messages = await store.messages_after(conv.id, 0, limit=100_000)
     names = _slot_names(request, conv.flow.id, conv.flow.version)
-    return web.json_response(conversation_json(conv, lead, messages, names))
+    now = request.config_dict[keys.CLOCK]()
+    return web.json_response(conversation_json(conv, lead, messages, names, now=now))
 
 
 async def list_conversations(request: web.Request) -> web.Response:
@@ -66,7 +67,8 @@ async def list_conversations(request: web.Request) -> web.Response:
         limit=limit,
         offset=offset,
     )
-    items: list[dict[str, Any]] = [conversation_json(c) for c in convs]
+    now = request.config_dict[keys.CLOCK]()
+    items: list[dict[str, Any]] = [conversation_json(c, now=now) for c in convs]
     return web.json_response({"items": items, "limit": limit, "offset": offset})
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from bot.models import Conversation, Lead, Message
+from bot.models import Conversation, Lead, Message, utcnow
+from channels.twilio_window import WHATSAPP, window_closes_at, window_open
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -19,6 +21,8 @@ def message_json(message: Message) -> dict[str, Any]:
         "private": message.private,
         "delivery": message.delivery,
         "delivery_error": message.delivery_error,
+        # Channel facts: an email's subject, threading, SPF/DKIM verdict ("auth": {"suspicious": …}).
+        "meta": message.meta,
         "created_at": message.created_at.isoformat(),
     }
 
@@ -46,11 +50,19 @@ def lead_json(lead: Lead, slot_names: list[str] | None = None) -> dict[str, Any]
     }
 
 
+def whatsapp_window_json(conv: Conversation, now: datetime) -> dict[str, Any]:
+    """Whether free text may go to the lead now; outside the window replies go as a template."""
+    closes_at = window_closes_at(conv)
+    return {"open": window_open(conv, now), "closes_at": closes_at.isoformat() if closes_at else None}
+
+
 def conversation_json(
     conv: Conversation,
     lead: Lead | None = None,
     messages: list[Message] | None = None,
     slot_names: list[str] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": conv.id,
@@ -70,6 +82,8 @@ def conversation_json(
         "created_at": conv.created_at.isoformat(),
         "updated_at": conv.updated_at.isoformat(),
     }
+    if conv.channel == WHATSAPP:
+        out["whatsapp_window"] = whatsapp_window_json(conv, now or utcnow())
     if lead is not None:
         out["lead"] = lead_json(lead, slot_names)
     if messages is not None:

@@ -46,7 +46,8 @@ def acknowledgement(
         return None
     if correction:
         return f"Thanks, I've updated your {describe(flow, slots, details, filled)}."
-    unprompted = [name for name in filled if name != asked]
+    # Free text (the need …) is acknowledged, not read back: "Noted: need we need …" reads badly.
+    unprompted = [name for name in filled if name != asked and flow.slot(name).type != "text"]
     thanks = flow.texts.thanks
     if asked in filled and asked is not None:
         slot = flow.slot(asked)
