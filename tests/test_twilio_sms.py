@@ -162,3 +162,20 @@ async def test_a_messaging_service_sends_when_no_number_is_configured(
     await rig.text(LEAD, "Hi there")
     [sent] = rig.fake.sent
     assert (sent.messaging_service_sid, sent.from_) == (service, None)
+
+
+async def test_stop_by_sms_keeps_whatsapp_silent_too_until_start(rig: Rig) -> None:
+    await rig.text(LEAD, "Hi there")
+    await rig.text(LEAD, "STOP")
+    whatsapp = f"whatsapp:{LEAD}"
+    await rig.twilio.whatsapp(LEAD, "hello from WhatsApp")
+    await settle(rig.app)
+    assert rig.fake.to(whatsapp) == []  # opted out anywhere: nothing on any channel
+    lead = (await the_conversation(rig, "whatsapp"))["lead"]
+    assert lead["status"] == "opted_out"
+
+    await rig.twilio.whatsapp(LEAD, "START")
+    await settle(rig.app)
+    [welcome] = rig.fake.bodies_to(whatsapp)
+    assert welcome.startswith("Welcome back")
+    assert (await the_conversation(rig, "whatsapp"))["lead"]["status"] == "engaged"
