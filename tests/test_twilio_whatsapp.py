@@ -157,3 +157,38 @@ async def test_a_template_variable_the_lead_has_not_given_fails_with_a_clear_err
     assert reply["delivery"] == "failed"
     assert "the template needs the lead's company, which is unknown" in reply["delivery_error"]
     assert "{company|there}" in reply["delivery_error"]
+
+
+async def test_the_inbox_shows_whether_the_window_is_open(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    from tests.support.inbox import Agent, add_user
+
+    clock = MovableClock()
+    # Plain http, no public https URL: the inbox's session cookie is not marked Secure here.
+    rig = await start_rig(
+        aiohttp_server,
+        aiohttp_client,
+        tmp_path / "data",
+        clock=clock,
+        flows=flows_with(None),
+        LEADBOT_PUBLIC_URL="",
+    )
+    await rig.twilio.whatsapp(LEAD, "Hi, we need a CRM")
+    await settle(rig.app)
+    conv_id = (await the_conversation(rig))["id"]
+    user = await add_user(rig.client, "dana@example.com", name="Dana")
+    agent = await Agent.sign_in(rig.client, user)
+    inbox = await agent.socket()
+    await inbox.send({"type": "open", "conversation_id": conv_id})
+    package = (await inbox.next_frame("conversation"))["conversation"]
+    assert package["contact"] == LEAD and package["whatsapp_window"]["open"] is True
+    await agent.close()
+
+    clock.ahead = timedelta(hours=25)  # the window has closed (and the idle session ended: sign in again)
+    agent = await Agent.sign_in(rig.client, user)
+    inbox = await agent.socket()
+    await inbox.send({"type": "open", "conversation_id": conv_id})
+    package = (await inbox.next_frame("conversation"))["conversation"]
+    assert package["whatsapp_window"]["open"] is False
+    await agent.close()

@@ -8,8 +8,10 @@ Values are plain strings; the page renders every one of them as text.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
+from bot.api.views import whatsapp_window_json
 from bot.auth.users import User
 from bot.dispatch import Offer
 from bot.flows import Flow
@@ -124,6 +126,7 @@ def handoff_package(
     names: Mapping[str, str],
     position: int | None,
     offer: Offer | None,
+    now: datetime,
 ) -> dict[str, Any]:
     """Everything the agent needs at the top of the conversation, for `user`."""
     slots = [
@@ -147,4 +150,6 @@ def handoff_package(
         "slots": slots,
         "score_reasons": list(lead.score_reasons),
         "actions": allowed_actions(conv, user, offer),
+        "contact": conv.contact,
+        "whatsapp_window": whatsapp_window_json(conv, now) if conv.channel == "whatsapp" else None,
     }

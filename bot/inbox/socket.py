@@ -201,6 +201,7 @@ class InboxSocket:
             names=queues.names,
             position=dispatcher.position(conv_id),
             offer=offer,
+            now=self.app[keys.CLOCK](),
         )
 
     async def _send_package(self) -> None:

@@ -572,6 +572,8 @@
     const facts = [
       ['Email', lead.email], ['Phone', lead.phone], ['Channel', c.channel], ['Lead status', lead.status],
     ];
+    const w = c.whatsapp_window; // free text only within 24 h of the lead's last message
+    if (w) facts.push(['WhatsApp', w.open ? `open until ${clockTime(w.closes_at)}` : 'closed: replies go as the approved template']);
     $('pkg-contact').replaceChildren(...facts.map(([label, value]) => {
       const row = el('div', 'fact');
       row.append(el('dt', null, label), el('dd', value ? null : 'muted', value || 'not given'));
