@@ -14,6 +14,7 @@ from aiojobs import Scheduler
 from bot import keys
 from bot.api.routes import create_api
 from bot.assets import flows_dir
+from bot.attachments.web import setup_attachments
 from bot.auth.directory import UserDirectory
 from bot.auth.web import setup_auth
 from bot.bus import Bus
@@ -133,6 +134,7 @@ def create_app(
     if settings.twilio_enabled:
         setup_twilio(app, channels)  # before _services: its client outlives the bot turns
     app.cleanup_ctx.append(_services)
+    setup_attachments(app)  # after the store: the files live there
     setup_email_channel(app, channels)  # only when SMTP is configured; after the store
     app.on_shutdown.append(_close_sockets)
     app.add_routes(page_routes())

@@ -61,14 +61,29 @@ class DeliveryChanged:
     message: Message
 
 
-Event = MessageCreated | Typing | ConversationChanged | QueuePosition | OfferChanged | DeliveryChanged
+@dataclass(frozen=True)
+class AttachmentsAdded:
+    """Files were stored for a message already published (media are fetched after the ack)."""
+
+    message: Message
+
+
+Event = (
+    MessageCreated
+    | Typing
+    | ConversationChanged
+    | QueuePosition
+    | OfferChanged
+    | DeliveryChanged
+    | AttachmentsAdded
+)
 
 # Inbox sockets listen to every conversation at once.
 EVERYTHING = "*"
 
 
 def topic_of(event: Event) -> str:
-    if isinstance(event, MessageCreated | DeliveryChanged):
+    if isinstance(event, MessageCreated | DeliveryChanged | AttachmentsAdded):
         return event.message.conversation_id
     if isinstance(event, ConversationChanged):
         return event.conversation.id

@@ -185,6 +185,11 @@ class Conversations:
         if conv.mode in BOT_MODES and await self.store.last_visitor_seq(conv_id) > conv.answered_seq:
             await self._spawn(self.answer_owed(conv_id), f"turn:{conv_id}")
 
+    async def background(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a channel's work after its ack (e.g. fetching an MMS's media), tracked like bot
+        turns: `idle()` waits for it and shutdown gives it the same grace."""
+        await self._spawn(work, name)
+
     async def idle(self) -> None:
         """Return once no background work (bot turns, consent notices) is scheduled or running."""
         await self._idle.wait()

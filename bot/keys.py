@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     import jinja2
     from aiojobs import Scheduler
 
+    from bot.attachments.files import Attachments
+    from bot.attachments.links import AttachmentLinks
     from bot.auth.sessions import Sessions
     from bot.auth.throttle import LoginThrottle
     from bot.auth.users import Users
@@ -50,3 +52,5 @@ TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates")
 TIMERS: web.AppKey[Timers | None] = web.AppKey("timers")
 INBOX_HUB: web.AppKey[InboxHub] = web.AppKey("inbox_hub")
 CANNED_REPLIES: web.AppKey[CannedReplies] = web.AppKey("canned_replies")
+ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments")
+ATTACHMENT_LINKS: web.AppKey[AttachmentLinks] = web.AppKey("attachment_links")

@@ -68,6 +68,15 @@ class Outbound(_Record):
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
+class Attachment(_Record):
+    """A file that came with a message (or went with one); its bytes are kept by bot.attachments."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
 class Message(_Record):
     id: str
     conversation_id: str
@@ -83,6 +92,7 @@ class Message(_Record):
     delivery: Delivery | None = None  # outbound on provider channels: how far it got
     delivery_error: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[Attachment] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
 
 

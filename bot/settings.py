@@ -158,6 +158,24 @@ def _email(env: Mapping[str, str]) -> EmailSettings | None:
     )
 
 
+# What a message may carry by default (LEADBOT_ATTACHMENT_TYPES): pictures, PDFs, plain text.
+DEFAULT_ATTACHMENT_TYPES: frozenset[str] = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+)
+# Attachments are kept in the database, one document each: MongoDB's 16 MB document limit.
+MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
+
+
+def _content_types(raw: str | None) -> frozenset[str]:
+    if raw is None or not raw.strip():
+        return DEFAULT_ATTACHMENT_TYPES
+    types = frozenset(t.strip().lower() for t in raw.split(",") if t.strip())
+    for kind in types:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*", kind):
+            raise SettingsError(f"LEADBOT_ATTACHMENT_TYPES: {kind!r} is not a media type like image/png")
+    return types
+
+
 def _default_data_dir(environ: Mapping[str, str]) -> Path:
     base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", ".")) / ".local" / "share")
     return Path(base) / "leadbot"
@@ -189,6 +207,10 @@ class Settings:
     twilio_messaging_service_sid: str | None = None  # … or a Messaging Service's sender pool
     twilio_whatsapp_from: str | None = None  # "whatsapp:+14155238886"
     twilio_api_url: str | None = None  # None: Twilio's own API; else a stand-in's base URL
+    # Attachments (docs/channels.md): anything larger, or of another type, is not kept.
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_types: frozenset[str] = DEFAULT_ATTACHMENT_TYPES
+    attachment_secret: str | None = field(default=None, repr=False)  # None → generated, in data_dir
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -230,6 +252,11 @@ class Settings:
             ),
             twilio_whatsapp_from=_whatsapp_sender(env.get("LEADBOT_TWILIO_WHATSAPP_FROM")),
             twilio_api_url=_base_url("LEADBOT_TWILIO_API_URL", env.get("LEADBOT_TWILIO_API_URL")),
+            attachment_max_bytes=_number(
+                env, "LEADBOT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, 1, MAX_ATTACHMENT_BYTES, int
+            ),
+            attachment_types=_content_types(env.get("LEADBOT_ATTACHMENT_TYPES")),
+            attachment_secret=env.get("LEADBOT_ATTACHMENT_SECRET") or None,
         )
 
     @property

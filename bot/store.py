@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError
 
 from bot.models import (
     DELIVERY_RANK,
+    Attachment,
     Conversation,
     Delivery,
     FlowRef,
@@ -434,6 +435,21 @@ class Store:
         parked = await self.early_deliveries.find_one_and_delete({"_id": provider_id})
         if parked is not None:
             await self.update_delivery(provider_id, parked["status"], parked.get("error"))
+
+    async def add_attachments(
+        self, message_id: str, attachments: list[Attachment], notes: Mapping[str, Any] | None = None
+    ) -> Message:
+        """List files kept for a message (bot.attachments holds their bytes); `notes` go into
+        its meta (e.g. what was not kept, and why)."""
+        update: dict[str, Any] = {"$push": {"attachments": {"$each": [a.model_dump() for a in attachments]}}}
+        if notes:
+            update["$set"] = {f"meta.{name}": value for name, value in notes.items()}
+        doc = await self.messages.find_one_and_update(
+            {"_id": message_id}, update, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            raise NotFound(f"message {message_id} not found")
+        return _message(doc)
 
     async def update_delivery(
         self, provider_id: str, status: Delivery, error: str | None = None

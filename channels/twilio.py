@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.models import Conversation, Message
 from channels.base import ChannelRegistry
+from channels.twilio_media import TwilioMedia
 from channels.twilio_send import STATUS_PATH, TwilioSender
 from channels.twilio_status import status_callback
 from channels.twilio_webhooks import inbound_handler
@@ -28,13 +29,14 @@ SMS = "sms"
 class SmsChannel:
     name: ClassVar[str] = SMS
 
-    def __init__(self, sender: TwilioSender) -> None:
+    def __init__(self, sender: TwilioSender, media: TwilioMedia) -> None:
         self._sender = sender
+        self._media = media
 
     def routes(self) -> list[web.RouteDef]:
         # One status callback serves both media; it is mounted once, with SMS.
         return [
-            web.post("/channels/twilio/sms", inbound_handler(SMS)),
+            web.post("/channels/twilio/sms", inbound_handler(SMS, self._media)),
             web.post(STATUS_PATH, status_callback),
         ]
 
@@ -45,11 +47,12 @@ class SmsChannel:
 class WhatsAppChannel:
     name: ClassVar[str] = WHATSAPP
 
-    def __init__(self, sender: TwilioSender) -> None:
+    def __init__(self, sender: TwilioSender, media: TwilioMedia) -> None:
         self._sender = sender
+        self._media = media
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post("/channels/twilio/whatsapp", inbound_handler(WHATSAPP))]
+        return [web.post("/channels/twilio/whatsapp", inbound_handler(WHATSAPP, self._media))]
 
     async def send(self, conv: Conversation, msg: Message) -> str | None:
         return await self._sender.send(conv, msg)
@@ -59,6 +62,7 @@ def setup_twilio(app: web.Application, channels: ChannelRegistry) -> None:
     """Add SMS and WhatsApp. Call in create_app before the store's cleanup context, so the
     REST client closes only after the last bot turn has sent its reply."""
     sender = TwilioSender(app)
-    channels.add(SmsChannel(sender))
-    channels.add(WhatsAppChannel(sender))
+    media = TwilioMedia(app, sender)
+    channels.add(SmsChannel(sender, media))
+    channels.add(WhatsAppChannel(sender, media))
     app.cleanup_ctx.append(sender.connected)

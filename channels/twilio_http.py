@@ -32,7 +32,7 @@ class TwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         self.session = ClientSession(timeout=ClientTimeout(total=timeout))
         self._base = urlsplit(base_url) if base_url else None
 
-    def _aimed(self, url: str) -> str:
+    def aimed(self, url: str) -> str:
         if self._base is None:
             return url
         parts = urlsplit(url)
@@ -47,7 +47,7 @@ class TwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         if auth is not None:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             kwargs["headers"] = {**(kwargs.get("headers") or {}), "Authorization": f"Basic {token}"}
-        return await super().request(method, self._aimed(url), **kwargs)
+        return await super().request(method, self.aimed(url), **kwargs)
 
 
 @contextlib.asynccontextmanager

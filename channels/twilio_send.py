@@ -71,6 +71,12 @@ class TwilioSender:
             finally:
                 self._client = None
 
+    @property
+    def client(self) -> Any:
+        """The open `twilio.rest.Client` (None while the app is not running); its `http_client`
+        is the session media downloads share, with the same timeouts and stand-in URL."""
+        return self._client
+
     async def _content(self, conv: Conversation, msg: Message) -> dict[str, str] | None:
         """The body, or the template outside WhatsApp's window; None: not worth sending."""
         if conv.channel != WHATSAPP or window_open(conv, self._app[keys.CLOCK]()):

@@ -18,6 +18,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from bot import keys
+from channels.twilio_media import TwilioMedia
 from channels.twilio_signature import SignatureRefused, verify_signature
 from channels.twilio_window import WHATSAPP
 
@@ -117,21 +118,24 @@ def parse_inbound(form: Form, medium: str) -> InboundText:
     meta: dict[str, Any] = {"to": form.get("To", "").strip()}
     media = media_of(form)
     if media:
-        # Attachments are listed, not fetched or stored, yet (issue 4's attachments work does that).
+        # Listed as Twilio sent them; their bytes are fetched after the ack (channels/twilio_media.py).
         meta["media"] = media
     if form.get("ProfileName"):
         meta["profile_name"] = form["ProfileName"].strip()
     return InboundText(sid=sid, contact=contact, text=form.get("Body", "").strip(), meta=meta)
 
 
-def inbound_handler(medium: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def inbound_handler(
+    medium: str, media: TwilioMedia
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def receive(request: web.Request) -> web.StreamResponse:
         try:
             inbound = parse_inbound(await signed_form(request), medium)
         except BadWebhook as exc:
             return webhook_error(exc)
+        convs = request.app[keys.CONVERSATIONS]
         # A MessageSid seen before comes back not new: acknowledged the same way, and ignored.
-        await request.app[keys.CONVERSATIONS].receive_from_contact(
+        _, message, is_new = await convs.receive_from_contact(
             medium,
             inbound.contact,
             text=inbound.text,
@@ -139,6 +143,9 @@ def inbound_handler(medium: str) -> Callable[[web.Request], Awaitable[web.Stream
             lead_slots={"phone": inbound.contact},
             meta=inbound.meta,
         )
+        if is_new and inbound.meta.get("media"):
+            # Fetched after the ack: Twilio waits for nobody's downloads (channels/twilio_media.py).
+            await convs.background(media.keep(message, inbound.meta["media"]), f"media:{message.id}")
         return web.Response(text=EMPTY_TWIML, content_type="text/xml", charset="utf-8")
 
     return receive

@@ -21,12 +21,19 @@ from playwright.async_api import expect
 from bot import keys
 from bot.app import create_app
 from bot.settings import Settings
+from tests.conftest import api_get, settle
+from tests.support.fake_twilio import start_rig
 from tests.support.inbox import PASSWORD
 from tests.test_browser_widget import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
+# A 1×1 transparent PNG, so the browser has a real picture to decode.
+PNG_PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 INBOX_JS = Path(__file__).resolve().parent.parent / "bot" / "static" / "inbox.js"
 
 # Records what must never happen on a page: script from a payload, or a CSP refusal (which would
@@ -301,3 +308,42 @@ def test_the_inbox_script_never_parses_text_as_html() -> None:
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in script, sink
     assert "javascript:" not in script
+
+
+async def test_an_mms_attachment_is_visible_in_the_inbox(
+    aiohttp_server: ServerFactory, aiohttp_client: Any, tmp_path: Path, browser: Any
+) -> None:
+    expect.set_options(timeout=15_000)
+    # No public URL: the browser's session cookie works over the test server's plain http.
+    rig = await start_rig(aiohttp_server, aiohttp_client, tmp_path / "data", LEADBOT_PUBLIC_URL="")
+    picture = rig.fake.add_media("image/png", PNG_PIXEL)
+    await rig.twilio.sms(
+        "+14155550100", "Our storefront", NumMedia="1", MediaUrl0=picture, MediaContentType0="image/png"
+    )
+    await settle(rig.app)
+    [conv] = (await api_get(rig.client, "/api/conversations?channel=sms"))["items"]
+    await add_user(rig.app, "dana@example.com", "Dana Scully")
+    base = str(rig.client.make_url("/"))
+    problems = Problems()
+    inbox = await open_inbox(browser, base, "dana@example.com", problems)
+    await inbox.goto(f"{base}inbox#{conv['id']}")
+    await inbox.reload()
+
+    message = inbox.locator("#transcript .msg-visitor", has_text="Our storefront")
+    thumb = message.locator("img.msg-thumb")
+    await expect(thumb).to_be_visible()
+    assert (await thumb.get_attribute("alt") or "").endswith(".png")
+    assert await thumb.evaluate("img => img.complete && img.naturalWidth") == 1  # the bytes loaded
+
+    # A file arriving while the conversation is open shows up without a reload, as a download.
+    pdf = rig.fake.add_media("application/pdf", b"%PDF-1.4\n")
+    await rig.twilio.sms(
+        "+14155550100", "And the quote", NumMedia="1", MediaUrl0=pdf, MediaContentType0="application/pdf"
+    )
+    link = inbox.locator("#transcript .msg-visitor", has_text="And the quote").locator("a.msg-file")
+    await expect(link).to_contain_text(".pdf")
+    assert await link.get_attribute("download")
+    await settle(rig.app)
+
+    assert await inbox.evaluate("window.__csp") == []
+    assert not problems, problems

@@ -5,8 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.models import Conversation, Lead, Message, utcnow
+from bot.attachments.links import attachment_path
+from bot.models import Attachment, Conversation, Lead, Message, utcnow
 from channels.twilio_window import WHATSAPP, window_closes_at, window_open
+
+
+def attachment_json(attachment: Attachment) -> dict[str, Any]:
+    """For agents: the plain path, which their session or token opens (visitors get signed links)."""
+    return {**attachment.model_dump(), "url": attachment_path(attachment.id)}
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -23,6 +29,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "delivery_error": message.delivery_error,
         # Channel facts: an email's subject, threading, SPF/DKIM verdict ("auth": {"suspicious": …}).
         "meta": message.meta,
+        "attachments": [attachment_json(a) for a in message.attachments],
         "created_at": message.created_at.isoformat(),
     }
 

@@ -86,7 +86,7 @@ def require_role(role: Role, *, page: bool) -> Callable[[Handler], Handler]:
     return guard
 
 
-async def _bearer_user(request: web.Request, header: str) -> User | None:
+async def bearer_user(request: web.Request, header: str) -> User | None:
     scheme, _, given = header.partition(" ")
     token = given.strip()
     if scheme.lower() != "bearer" or not token:
@@ -102,7 +102,7 @@ async def api_auth(request: web.Request, handler: Handler) -> web.StreamResponse
     header = request.headers.get("Authorization")
     if header is not None:
         # An Authorization header decides alone: a wrong token is not rescued by a cookie.
-        user = await _bearer_user(request, header)
+        user = await bearer_user(request, header)
         if user is None:
             return json_error(401, f"the token is not valid; {SIGN_IN_HINT}")
         request[USER] = user

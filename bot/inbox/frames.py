@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from bot.api.views import message_json
+from bot.api.views import attachment_json, message_json
 from bot.auth.users import User
 from bot.dispatch import Offer, Presence
 from bot.frames import FrameError
@@ -36,6 +36,16 @@ def hello_frame(user: User, presence: Presence, offers: list[Offer], now: dateti
 def message_frame(message: Message) -> dict[str, Any]:
     """A message of the open conversation, private notes included (agents only ever)."""
     return {"type": "message", "conversation_id": message.conversation_id, **message_json(message)}
+
+
+def attachments_frame(message: Message) -> dict[str, Any]:
+    """A shown message's files, stored after it was (media are fetched after Twilio's ack)."""
+    return {
+        "type": "attachments",
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "attachments": [attachment_json(a) for a in message.attachments],
+    }
 
 
 def activity_frame(message: Message) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from bot.auth.identity import SESSION_COOKIE, current_user
 from bot.auth.users import User
 from bot.bus import (
     EVERYTHING,
+    AttachmentsAdded,
     ConversationChanged,
     DeliveryChanged,
     Event,
@@ -36,6 +37,7 @@ from bot.clock import CallableClock, LoopTimers, TimerHandle
 from bot.frames import FrameError, error_frame, parse_frame
 from bot.inbox.frames import (
     activity_frame,
+    attachments_frame,
     conversation_id,
     hello_frame,
     message_frame,
@@ -159,6 +161,9 @@ class InboxSocket:
                         "delivery_error": message.delivery_error,
                     }
                 )
+        elif isinstance(item, AttachmentsAdded):
+            if item.message.conversation_id == self.opened:
+                await self._send(attachments_frame(item.message))
         elif isinstance(item, ConversationChanged | QueuePosition):
             changed = item.conversation.id if isinstance(item, ConversationChanged) else item.conversation_id
             if changed == self.opened:

@@ -293,6 +293,9 @@
       case 'delivery': // { conversation_id, seq, delivery, delivery_error }
         if (d.conversation_id === S.openId) updateDelivery(d);
         break;
+      case 'attachments': // { conversation_id, seq, attachments }
+        if (d.conversation_id === S.openId) updateAttachments(d);
+        break;
       case 'activity':
         if (d.conversation_id !== S.openId && d.from === 'visitor') {
           S.unread.add(d.conversation_id);
@@ -615,6 +618,43 @@
     }
   }
 
+  // Files under a message: pictures as thumbnails, anything else as a download link. Only
+  // /attachments/<id> paths from the server are used as URLs, and names are set as text.
+  function attachmentList(items) {
+    const box = el('div', 'msg-files');
+    for (const a of items || []) {
+      if (typeof a.id !== 'string' || !/^[0-9a-f]+$/.test(a.id)) continue;
+      const link = el('a', 'msg-file');
+      link.href = `/attachments/${a.id}`;
+      link.target = '_blank';
+      link.rel = 'noopener noreferrer';
+      link.title = `${a.filename} · ${a.content_type} · ${Math.ceil((a.size || 0) / 1024)} KB`;
+      if (/^image\/(png|jpeg|gif|webp)$/.test(a.content_type)) {
+        const img = document.createElement('img');
+        img.className = 'msg-thumb';
+        img.src = link.href;
+        img.alt = a.filename;
+        img.loading = 'lazy';
+        link.append(img);
+      } else {
+        link.download = a.filename;
+        link.textContent = `📎 ${a.filename}`;
+      }
+      box.append(link);
+    }
+    box.hidden = !box.children.length;
+    return box;
+  }
+
+  // Media stored after their message was shown (an `attachments` frame).
+  function updateAttachments(d) {
+    for (const li of transcript.children) {
+      if (Number(li.dataset.seq) !== d.seq) continue;
+      const old = li.querySelector('.msg-files');
+      if (old) old.replaceWith(attachmentList(d.attachments));
+    }
+  }
+
   function addMessage(m) {
     if (typeof m.seq !== 'number' || S.seen.has(m.seq)) return;
     S.seen.add(m.seq);
@@ -634,7 +674,7 @@
       head.append(time);
       const auth = m.auth || (m.meta && m.meta.auth);
       if (auth && auth.suspicious) head.append(el('span', 'msg-flag msg-flag-warn', 'Sender not verified'));
-      li.append(head, el('p', 'msg-text', m.text));
+      li.append(head, el('p', 'msg-text', m.text), attachmentList(m.attachments));
       const status = el('span', 'msg-delivery');
       li.append(status);
       showDelivery(status, m);

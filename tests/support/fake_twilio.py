@@ -69,6 +69,9 @@ class FakeTwilio:
     _failure: _Failure | None = None
     _released: asyncio.Event = field(default_factory=asyncio.Event)
     _sids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Media a lead "sent": path → (content type, bytes); served to leadbot with Basic auth.
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    media_fetches: int = 0
 
     def __post_init__(self) -> None:
         self._released.set()
@@ -76,7 +79,18 @@ class FakeTwilio:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account}/Messages.json", self._create_message)
+        app.router.add_get("/2010-04-01/Accounts/{account}/Messages/{sid}/Media/{media}", self._get_media)
         return app
+
+    def add_media(self, content_type: str, data: bytes) -> str:
+        """A file as Twilio holds an inbound MMS's media; returns its `MediaUrl` (Twilio's host:
+        leadbot's client is aimed at this fake)."""
+        path = (
+            f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM{secrets.token_hex(16)}"
+            f"/Media/ME{secrets.token_hex(16)}"
+        )
+        self.media[path] = (content_type, data)
+        return f"https://api.twilio.com{path}"
 
     # -- what the test tells it -------------------------------------------------------
 
@@ -111,12 +125,26 @@ class FakeTwilio:
         }
         return web.json_response(body, status=status)
 
+    def _authorized(self, request: web.Request) -> bool:
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        return (
+            request.headers.get("Authorization") == expected and request.match_info["account"] == ACCOUNT_SID
+        )
+
+    async def _get_media(self, request: web.Request) -> web.Response:
+        self.media_fetches += 1
+        if not self._authorized(request):
+            return self._error(401, 20003, "Authentication Error - invalid username")
+        found = self.media.get(request.path)
+        if found is None:
+            return self._error(404, 20404, "The requested resource was not found")
+        return web.Response(body=found[1], content_type=found[0])
+
     async def _create_message(self, request: web.Request) -> web.Response:
         self.requests += 1
         self.requested.set()
         await self._released.wait()
-        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
-        if request.headers.get("Authorization") != expected or request.match_info["account"] != ACCOUNT_SID:
+        if not self._authorized(request):
             return self._error(401, 20003, "Authentication Error - invalid username")
         form = await request.post()
         if self._failure is not None:
