@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
 
 from bot import keys
 from bot.auth.users import User
-from tests.support.visitor import DEADLINE, Frame, Visitor
+from tests.support.frames import Frame, FrameSocket
+from tests.support.visitor import Visitor
 
 PASSWORD = "correct horse battery"
 TOKEN_FIELD = re.compile(r'action="/login"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"')
@@ -31,35 +29,11 @@ async def add_user(
     return await client.app[keys.USERS].add(email, PASSWORD, role=role, name=name, teams=teams)
 
 
-class InboxSocket:
+class InboxSocket(FrameSocket):
     """The agent's end of `/ws/inbox`."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.hello: Frame = {}
-        self.frames: list[Frame] = []  # every frame received, in order
-
-    async def receive(self) -> Frame:
-        async with asyncio.timeout(DEADLINE):
-            msg = await self.ws.receive()
-        if msg.type != WSMsgType.TEXT:
-            raise AssertionError(f"socket closed or sent non-text: {msg.type} {msg.data!r}")
-        frame: Frame = msg.json()
-        self.frames.append(frame)
-        return frame
-
-    async def next_frame(self, kind: str, where: Callable[[Frame], bool] = lambda f: True) -> Frame:
-        """The next frame of `kind` for which `where` holds, skipping any others."""
-        while True:
-            frame = await self.receive()
-            if frame["type"] == kind and where(frame):
-                return frame
 
     async def send(self, frame: Frame) -> None:
         await self.ws.send_json(frame)
-
-    async def close(self) -> None:
-        await self.ws.close()
 
 
 class Agent:

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import Callable
 from typing import Any
 
-from aiohttp import ClientWebSocketResponse, WSMsgType
 from aiohttp.test_utils import TestClient
 
-Frame = dict[str, Any]
-DEADLINE = 10.0  # seconds; a frame that takes longer than this is a failure, not a wait
+from tests.support.frames import Frame, FrameSocket
 
 
-class Visitor:
-    def __init__(self, ws: ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.hello: Frame = {}
-        self.frames: list[Frame] = []  # every frame received, in order
-
+class Visitor(FrameSocket):
     @classmethod
     async def connect(
         cls,
@@ -47,22 +38,6 @@ class Visitor:
     def conversation_id(self) -> str:
         return str(self.hello["conversation_id"])
 
-    async def receive(self) -> Frame:
-        async with asyncio.timeout(DEADLINE):
-            msg = await self.ws.receive()
-        if msg.type != WSMsgType.TEXT:
-            raise AssertionError(f"socket closed or sent non-text: {msg.type} {msg.data!r}")
-        frame: Frame = msg.json()
-        self.frames.append(frame)
-        return frame
-
-    async def next_frame(self, kind: str, where: Callable[[Frame], bool] = lambda f: True) -> Frame:
-        """The next frame of `kind` (skipping typing frames and others)."""
-        while True:
-            frame = await self.receive()
-            if frame["type"] == kind and where(frame):
-                return frame
-
     async def greeting(self) -> Frame:
         return await self.next_frame("message", lambda f: f["from"] == "bot")
 
@@ -80,6 +55,3 @@ class Visitor:
         reply = await self.next_frame("message", lambda f: f["from"] == "bot")
         assert reply["seq"] > ack["seq"]
         return reply
-
-    async def close(self) -> None:
-        await self.ws.close()
