@@ -56,6 +56,15 @@ class Inbound(_Record):
     received_at: datetime | None = None  # by the app's clock (the WhatsApp window is counted from it)
 
 
+class Attachment(_Record):
+    """A file that came with a message (or went with one); its bytes are kept by bot.attachments."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
 class Outbound(_Record):
     """A message leaving through `Conversations.reply`."""
 
@@ -66,15 +75,7 @@ class Outbound(_Record):
     agent_id: str | None = None
     private: bool = False  # an agent's note, never sent to a channel
     meta: dict[str, Any] = Field(default_factory=dict)
-
-
-class Attachment(_Record):
-    """A file that came with a message (or went with one); its bytes are kept by bot.attachments."""
-
-    id: str
-    filename: str
-    content_type: str
-    size: int
+    attachments: list[Attachment] = Field(default_factory=list)  # saved already (bot.attachments)
 
 
 class Message(_Record):

@@ -9,12 +9,13 @@ no longer theirs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from bot.bus import ConversationChanged
 from bot.conversations import Conversations, set_status
 from bot.errors import Conflict, Invalid
-from bot.models import Conversation, Message, Outbound, Outcome
+from bot.models import Attachment, Conversation, Message, Outbound, Outcome
 from bot.qualifier import compose
 
 
@@ -125,12 +126,18 @@ class Ownership:
         self._changed(conv)
         return conv
 
-    async def reply(self, conv_id: str, agent: Agent, text: Any) -> Message:
-        body = self._text(text)
+    async def reply(
+        self, conv_id: str, agent: Agent, text: Any, *, attachments: Sequence[Attachment] = ()
+    ) -> Message:
+        """`attachments` are saved already; with them the text may be empty (a file alone)."""
+        blank = text is None or (isinstance(text, str) and not text.strip())
+        body = "" if attachments and blank else self._text(text)
         conv = await self.store.get_conversation(conv_id)
         if conv.opted_out:
             raise Conflict("the visitor opted out; nothing more may be sent to them")
-        out = Outbound(sender="agent", text=body, author=agent.name, agent_id=agent.id)
+        out = Outbound(
+            sender="agent", text=body, author=agent.name, agent_id=agent.id, attachments=list(attachments)
+        )
         messages = await self.store.append(conv_id, [out], guard=self._owned_by(agent))
         if messages is None:
             raise await self._why_not(conv_id, agent, "reply to")

@@ -412,6 +412,7 @@ class Store:
                 agent_id=out.agent_id,
                 private=out.private,
                 meta=out.meta,
+                attachments=out.attachments,
             )
             for i, out in enumerate(outs)
         ]

@@ -50,6 +50,12 @@ class EmailChannel:
         message_id = new_message_id(self._settings.domain)
         await threads.remember(message_id, conv.id)  # before sending: a quick reply must find it
         recipient = address_of(conv.contact)
+        files = []
+        for attachment in msg.attachments:
+            stored = await self._app[keys.ATTACHMENTS].get(attachment.id)
+            if stored is None:
+                raise ValueError(f"attachment {attachment.filename} is no longer stored")
+            files.append(stored)
         mail = compose(
             self._settings,
             self._templates,
@@ -59,6 +65,7 @@ class EmailChannel:
             reply_to=reply_to_address(self._settings, token),
             message_id=message_id,
             now=self._app[keys.CLOCK](),
+            files=files,
         )
         await self._smtp.send(mail, recipient)
         return message_id

@@ -3,7 +3,8 @@
 Every mail gets a fresh, unguessable Message-ID (it also routes replies: email_threads.py).
 A reply to the lead's mail says `In-Reply-To` and `References` (from the inbound
 message's meta) and `Subject: Re: …`; `Reply-To` is the conversation's plus-address.
-Bodies are multipart/alternative, text and HTML, from bot/templates/email/.
+Bodies are multipart/alternative, text and HTML, from bot/templates/email/; a message's
+attachments go as parts of a multipart/mixed around them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -22,6 +24,7 @@ import aiosmtplib
 import jinja2
 
 import bot.templates
+from bot.attachments.files import StoredFile
 from bot.models import Message
 from bot.settings import EmailSettings
 from bot.store import Store
@@ -132,6 +135,7 @@ def compose(
     reply_to: str,
     message_id: str,
     now: datetime,
+    files: Sequence[StoredFile] = (),
 ) -> EmailMessage:
     subject = reply_subject(thread.subject)
     text, html = templates.render(text=message.text, subject=subject, signature=_signature(settings, message))
@@ -151,6 +155,9 @@ def compose(
     mail["List-Unsubscribe"] = f"<mailto:{reply_to}?subject=unsubscribe>"
     mail.set_content(text)
     mail.add_alternative(html, subtype="html")
+    for file in files:  # the message's attachments: the body becomes multipart/mixed
+        maintype, subtype = file.attachment.content_type.split("/", 1)
+        mail.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.attachment.filename)
     return mail
 
 

@@ -1,5 +1,6 @@
 """Outbound SMS and WhatsApp: a stored message becomes one `Messages.json` request to Twilio.
 
+Attachments go as `MediaUrl`s: signed links under LEADBOT_PUBLIC_URL (bot/attachments/links.py).
 Within WhatsApp's 24-hour window the message goes as text; outside it as the flow's approved
 template (`whatsapp.template_sid` and its variables), since WhatsApp refuses free text then.
 Anything Twilio refuses, or that cannot be sent, raises `TwilioSendError`, whose text the
@@ -101,13 +102,29 @@ class TwilioSender:
             content["content_variables"] = json.dumps(variables, ensure_ascii=False)
         return content
 
+    def _media_urls(self, msg: Message, as_text: bool) -> list[str]:
+        """Signed links Twilio fetches the files from: it needs a public URL to reach us."""
+        public_url = self._app[keys.SETTINGS].public_url
+        if not public_url:
+            raise TwilioSendError(
+                "attachments not sent: Twilio fetches them from LEADBOT_PUBLIC_URL, which is not set"
+            )
+        if not as_text:
+            raise TwilioSendError(
+                "attachments not sent: WhatsApp's window is closed and a template carries none"
+            )
+        links, now = self._app[keys.ATTACHMENT_LINKS], self._app[keys.CLOCK]()
+        return [public_url + links.signed(a.id, now) for a in msg.attachments]
+
     async def send(self, conv: Conversation, msg: Message) -> str | None:
         settings = self._app[keys.SETTINGS]
-        params = {"to": _recipient(conv), **_sender(conv, settings)}
+        params: dict[str, str | list[str]] = {"to": _recipient(conv), **_sender(conv, settings)}
         content = await self._content(conv, msg)
         if content is None:
             return None
         params.update(content)
+        if msg.attachments:
+            params["media_url"] = self._media_urls(msg, "body" in content)
         if settings.public_url:
             params["status_callback"] = settings.public_url + STATUS_PATH
         if self._client is None:

@@ -347,3 +347,38 @@ async def test_an_mms_attachment_is_visible_in_the_inbox(
 
     assert await inbox.evaluate("window.__csp") == []
     assert not problems, problems
+
+
+async def test_an_agent_attaches_a_file_from_the_composer(
+    aiohttp_server: ServerFactory, aiohttp_client: Any, tmp_path: Path, browser: Any
+) -> None:
+    expect.set_options(timeout=15_000)
+    rig = await start_rig(aiohttp_server, aiohttp_client, tmp_path / "data", LEADBOT_PUBLIC_URL="")
+    await rig.twilio.sms("+14155550100", "Can you send the plan?")
+    await settle(rig.app)
+    [conv] = (await api_get(rig.client, "/api/conversations?channel=sms"))["items"]
+    await add_user(rig.app, "dana@example.com", "Dana Scully")
+    base = str(rig.client.make_url("/"))
+    problems = Problems()
+    inbox = await open_inbox(browser, base, "dana@example.com", problems)
+    await inbox.goto(f"{base}inbox#{conv['id']}")
+    await inbox.reload()
+    await inbox.locator("#act-claim").click()
+    await expect(inbox.locator("#conv-status")).to_have_text("With you")
+
+    await inbox.locator("#composer-files").set_input_files(
+        {"name": "plan <b>.png", "mimeType": "image/png", "buffer": PNG_PIXEL}
+    )
+    await expect(inbox.locator("#composer-file-names")).to_have_text("plan <b>.png")
+    await inbox.get_by_role("button", name="Send").click()  # a file alone: no text needed
+    await expect(inbox.locator("#composer-file-names")).to_have_text("")
+
+    thumb = inbox.locator("#transcript .msg-agent img.msg-thumb")
+    await expect(thumb).to_be_visible()
+    assert await thumb.evaluate("img => img.complete && img.naturalWidth") == 1
+    await settle(rig.app)
+    stored = await api_get(rig.client, f"/api/conversations/{conv['id']}")
+    [mine] = [m for m in stored["messages"] if m["from"] == "agent"]
+    assert [a["filename"] for a in mine["attachments"]] == ["plan _b_.png"]
+    assert await inbox.evaluate("window.__csp") == []
+    assert not problems, problems

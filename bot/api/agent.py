@@ -11,6 +11,7 @@ from aiohttp import web
 from bot import keys
 from bot.api.body import json_object
 from bot.api.errors import ApiError
+from bot.api.uploads import is_multipart, read_form, save_uploads
 from bot.api.views import conversation_json, message_json
 from bot.auth.identity import current_user
 from bot.ownership import Agent
@@ -29,10 +30,23 @@ async def claim(request: web.Request) -> web.Response:
 
 
 async def reply(request: web.Request) -> web.Response:
-    body = await json_object(request)
-    message = await request.config_dict[keys.OWNERSHIP].reply(
-        request.match_info["id"], _agent(request), body.get("text")
-    )
+    """JSON `{"text"}`, or multipart with `text` and `file` parts (docs/api.md)."""
+    agent, conv_id = _agent(request), request.match_info["id"]
+    ownership = request.config_dict[keys.OWNERSHIP]
+    if not is_multipart(request):
+        body = await json_object(request)
+        message = await ownership.reply(conv_id, agent, body.get("text"))
+        return web.json_response(message_json(message), status=201)
+    files = request.config_dict[keys.ATTACHMENTS]
+    form = await read_form(request, files)
+    await request.config_dict[keys.STORE].get_conversation(conv_id)  # 404 before saving anything
+    # Saved before the message is stored, so the channel finds the bytes when it delivers it.
+    saved = await save_uploads(files, conv_id, form.files)
+    try:
+        message = await ownership.reply(conv_id, agent, form.text, attachments=saved)
+    except BaseException:
+        await files.discard(saved)
+        raise
     return web.json_response(message_json(message), status=201)
 
 

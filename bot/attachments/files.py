@@ -36,6 +36,14 @@ class AttachmentRefused(ValueError):
     """A file we do not keep: too large, or of a type not allowed. The text says which."""
 
 
+class TypeNotAllowed(AttachmentRefused):
+    """Its type is not among the allowed ones (an upload answers 415)."""
+
+
+class TooLarge(AttachmentRefused):
+    """Over the size limit (an upload answers 413)."""
+
+
 @dataclass(frozen=True)
 class StoredFile:
     attachment: Attachment
@@ -72,9 +80,9 @@ class Attachments:
         """Refuse a file before its bytes are read, when its type or announced size says so."""
         if content_type not in self.types:
             allowed = ", ".join(sorted(self.types))
-            raise AttachmentRefused(f"{content_type} is not an allowed type ({allowed})")
+            raise TypeNotAllowed(f"{content_type} is not an allowed type ({allowed})")
         if size is not None and size > self.max_bytes:
-            raise AttachmentRefused(f"{size} bytes is more than the limit of {self.max_bytes}")
+            raise TooLarge(f"{size} bytes is more than the limit of {self.max_bytes}")
 
     async def save(
         self, conversation_id: str, *, filename: str | None, content_type: str, data: bytes
@@ -98,6 +106,11 @@ class Attachments:
         }
         await self._files.insert_one(doc)
         return attachment
+
+    async def discard(self, attachments: list[Attachment]) -> None:
+        """Drop files saved for a message that was then not stored (e.g. a refused reply)."""
+        if attachments:
+            await self._files.delete_many({"_id": {"$in": [a.id for a in attachments]}})
 
     async def get(self, attachment_id: str) -> StoredFile | None:
         doc = await self._files.find_one({"_id": attachment_id})

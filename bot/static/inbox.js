@@ -133,7 +133,9 @@
   }
   const api = async (method, path, body) => {
     const init = { method, credentials: 'same-origin', headers: { 'X-CSRF-Token': CSRF, Accept: 'application/json' } };
-    if (body !== undefined) {
+    if (body instanceof FormData) {
+      init.body = body; // files: the browser sets the multipart Content-Type and its boundary
+    } else if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }
@@ -765,6 +767,12 @@
   const composerHint = $('composer-hint');
   const composerCount = $('composer-count');
   const sendButton = $('composer-send');
+  const composerFiles = $('composer-files');
+  const composerFileNames = $('composer-file-names');
+  const showFiles = () => {
+    composerFileNames.textContent = Array.from(composerFiles.files, (f) => f.name).join(', ');
+  };
+  composerFiles.addEventListener('change', showFiles);
   let typedAt = 0;
   const draftKey = () => `draft:${S.openId}:${S.mode}`;
   function saveDraft() {
@@ -802,6 +810,7 @@
     composerHint.textContent = hint;
     sendButton.textContent = note ? 'Add note' : 'Send';
     sendButton.disabled = !note && !a.reply;
+    composerFiles.disabled = note; // notes stay text; files go to the visitor with a reply
   }
   $('tab-reply').addEventListener('click', () => setMode('reply'));
   $('tab-note').addEventListener('click', () => setMode('note'));
@@ -822,13 +831,21 @@
     const id = S.openId;
     const mode = S.mode;
     const text = composerText.value.trim();
-    if (!id || !text || sendButton.disabled) return;
+    const files = mode === 'reply' ? Array.from(composerFiles.files) : [];
+    if (!id || (!text && !files.length) || sendButton.disabled) return;
     if (text.length > MAX) { toast(`That is longer than ${MAX} characters.`); return; }
+    let body = { text };
+    if (files.length) {
+      body = new FormData();
+      body.append('text', text);
+      files.forEach((f) => body.append('file', f));
+    }
     sendButton.disabled = true;
-    const sent = await act('POST', convPath(id, mode === 'note' ? 'note' : 'reply'), { text });
+    const sent = await act('POST', convPath(id, mode === 'note' ? 'note' : 'reply'), body);
     if (sent && id === S.openId && mode === S.mode) {
       // Cleared only once stored: a refused reply stays in the box to try again.
       if (composerText.value.trim() === text) composerText.value = '';
+      if (files.length) { composerFiles.value = ''; showFiles(); }
       saveDraft();
       countChars();
       addMessage({ ...sent, conversation_id: id });

@@ -52,6 +52,7 @@ class Sent:
     content_sid: str | None
     content_variables: str | None
     messaging_service_sid: str | None
+    media_urls: tuple[str, ...] = ()
 
 
 @dataclass
@@ -154,7 +155,8 @@ class FakeTwilio:
             return self._error(400, 21604, "A 'To' phone number is required.")
         if not values.get("From") and not values.get("MessagingServiceSid"):
             return self._error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
-        if not values.get("Body") and not values.get("ContentSid"):
+        media_urls = tuple(str(url) for url in form.getall("MediaUrl", []))
+        if not values.get("Body") and not values.get("ContentSid") and not media_urls:
             return self._error(400, 21619, "A text message body or media urls must be specified.")
         sid = f"SM{next(self._sids):032x}"
         self.sent.append(
@@ -167,6 +169,7 @@ class FakeTwilio:
                 content_sid=values.get("ContentSid"),
                 content_variables=values.get("ContentVariables"),
                 messaging_service_sid=values.get("MessagingServiceSid"),
+                media_urls=media_urls,
             )
         )
         now = datetime.now().strftime("%a, %d %b %Y %H:%M:%S +0000")
