@@ -255,6 +255,10 @@ class Conversations:
         Returns the conversation after it and the highest seq this turn wrote, or None when
         the bot no longer owns the conversation (its reply was dropped).
         """
+        if not message.text.strip():
+            # A file with no words (from the widget): nothing for the bot to read or answer.
+            after = await self.store.transition(conv.id, expect={}, changes={"answered_seq": message.seq})
+            return (after, message.seq) if after is not None else None
         flow = self.flows.pinned(conv.flow)
         lead = await self.store.get_lead(conv.lead_id)
         if not conv.state.get("opted_out"):

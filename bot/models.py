@@ -44,6 +44,15 @@ class Expects(_Record):
     choices: list[str] = Field(default_factory=list)
 
 
+class Attachment(_Record):
+    """A file that came with a message (or went with one); its bytes are kept by bot.attachments."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
 class Inbound(_Record):
     """A message from a visitor or lead, as a channel adapter hands it over."""
 
@@ -54,15 +63,7 @@ class Inbound(_Record):
     provider_id: str | None = None  # the provider's message id (Twilio MessageSid …): unique everywhere
     meta: dict[str, Any] = Field(default_factory=dict)  # channel facts kept with it (email headers …)
     received_at: datetime | None = None  # by the app's clock (the WhatsApp window is counted from it)
-
-
-class Attachment(_Record):
-    """A file that came with a message (or went with one); its bytes are kept by bot.attachments."""
-
-    id: str
-    filename: str
-    content_type: str
-    size: int
+    attachments: list[Attachment] = Field(default_factory=list)  # saved already (bot.attachments)
 
 
 class Outbound(_Record):

@@ -373,6 +373,7 @@ class Store:
             client_id=msg.client_id,
             provider_id=msg.provider_id,
             meta=msg.meta,
+            attachments=msg.attachments,
         )
         doc = _doc(stored)
         if key is not None:

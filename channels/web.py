@@ -26,6 +26,8 @@ from bot.conversations import Conversations
 from bot.frames import FrameError, error_frame, parse_frame
 from bot.models import Conversation, Inbound, Message
 from bot.store import NotFound, new_id
+from channels.web_access import LinkMaker, origin_allowed, visitor_link
+from channels.web_upload import visitor_upload
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,8 @@ MAX_CLIENT_ID = 100
 QUEUE_LIMIT = 512
 
 
-def message_frame(message: Message) -> dict[str, Any]:
-    return {
+def message_frame(message: Message, link: LinkMaker | None = None) -> dict[str, Any]:
+    frame = {
         "type": "message",
         "seq": message.seq,
         "from": message.sender,
@@ -42,6 +44,13 @@ def message_frame(message: Message) -> dict[str, Any]:
         "expects": message.expects.model_dump() if message.expects else None,
         "author": message.author,
     }
+    if message.attachments and link is not None:
+        # Visitors open files by signed, expiring links: they have no account.
+        frame["attachments"] = [
+            {"name": a.filename, "type": a.content_type, "size": a.size, "url": link(a)}
+            for a in message.attachments
+        ]
+    return frame
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,14 @@ class ChatSocket:
     """One widget connection: a reader (this task) and a writer task."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, conv: Conversation, convs: Conversations, max_chars: int
+        self,
+        ws: web.WebSocketResponse,
+        conv: Conversation,
+        convs: Conversations,
+        max_chars: int,
+        link: LinkMaker | None = None,
     ) -> None:
+        self.link = link
         self.ws = ws
         self.conv = conv
         self.convs = convs
@@ -92,7 +107,7 @@ class ChatSocket:
             batch = await self.convs.store.messages_after(self.conv.id, self.last_sent, limit=500)
             for message in batch:
                 if not message.private:
-                    await self.ws.send_json(message_frame(message))
+                    await self.ws.send_json(message_frame(message, self.link))
                 self.last_sent = message.seq
             if len(batch) < 500:
                 return
@@ -113,7 +128,7 @@ class ChatSocket:
                     continue
                 self.last_sent = message.seq
                 if item.origin != self.id:  # the sender has its ack
-                    await self.ws.send_json(message_frame(message))
+                    await self.ws.send_json(message_frame(message, self.link))
             elif isinstance(item, Typing):
                 if item.origin != self.id and item.sender != "visitor":
                     await self.ws.send_json({"type": "typing", "from": item.sender, "author": item.author})
@@ -168,18 +183,6 @@ class ChatSocket:
                 log.info("socket %s closed with error %s", self.id, self.ws.exception())
 
 
-def origin_allowed(request: web.Request) -> bool:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not a browser: browsers always send Origin on websocket requests
-    origin = origin.rstrip("/")
-    settings = request.app[keys.SETTINGS]
-    own = {f"{request.scheme}://{request.host}"}
-    if settings.public_url:
-        own.add(settings.public_url)
-    return origin in own or origin in settings.allowed_origins
-
-
 def _after_seq(request: web.Request) -> int:
     raw = request.query.get("after_seq", "0")
     try:
@@ -213,7 +216,9 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     sockets = request.app[keys.SOCKETS]
     sockets.add(ws)
-    chat = ChatSocket(ws, conv, convs, request.app[keys.SETTINGS].max_message_chars)
+    chat = ChatSocket(
+        ws, conv, convs, request.app[keys.SETTINGS].max_message_chars, visitor_link(request.app)
+    )
     subscription = convs.bus.subscribe(conv.id, chat.on_event)
     writer = asyncio.create_task(chat.write_forever(), name=f"ws-writer:{chat.id}")
     try:
@@ -237,7 +242,7 @@ class WebChannel:
     name: ClassVar[str] = "web"
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/ws/chat", chat_socket)]
+        return [web.get("/ws/chat", chat_socket), web.post("/ws/chat/upload", visitor_upload)]
 
     async def send(self, conv: Conversation, msg: Message) -> str | None:
         # Widget sockets are subscribed to the bus, which already carries every message.

@@ -33,6 +33,7 @@ class Upload:
 class Form:
     text: str
     files: list[Upload]
+    client_id: str | None = None  # the widget's message id, so a retried upload is stored once
 
 
 def is_multipart(request: web.Request) -> bool:
@@ -55,6 +56,7 @@ async def read_form(request: web.Request, files: Attachments) -> Form:
     except (ValueError, AssertionError):
         raise ApiError(400, "the body must be multipart/form-data") from None
     text = ""
+    client_id: str | None = None
     uploads: list[Upload] = []
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
@@ -62,6 +64,9 @@ async def read_form(request: web.Request, files: Attachments) -> Form:
         if part.name == "text":
             raw = await _read(part, MAX_TEXT_BYTES, ApiError(413, "the text field is too long"))
             text = raw.decode(part.get_charset("utf-8"), errors="replace")
+        elif part.name == "id":
+            raw = await _read(part, 100, ApiError(422, "the id field is longer than 100 characters"))
+            client_id = raw.decode(errors="replace").strip() or None
         elif part.name == "file" and part.filename == "":
             await part.release()  # a form's empty file input: nothing chosen
         elif part.name == "file":
@@ -77,7 +82,7 @@ async def read_form(request: web.Request, files: Attachments) -> Form:
             uploads.append(Upload(part.filename, kind, data))
         else:
             await part.release()
-    return Form(text, uploads)
+    return Form(text, uploads, client_id)
 
 
 async def save_uploads(files: Attachments, conversation_id: str, uploads: list[Upload]) -> list[Attachment]:
