@@ -118,3 +118,41 @@ async def test_a_conversation_survives_a_reload(base_url: str, browser: Any) -> 
     await expect(page.get_by_role("button", name="Open chat")).to_be_focused()
 
     assert not problems, problems
+
+
+async def test_a_visitor_sends_a_picture_that_stays_after_a_reload(
+    base_url: str, browser: Any, tmp_path: Path
+) -> None:
+    expect.set_options(timeout=15_000)
+    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    await page.goto(base_url)
+    await page.get_by_role("button", name="Open chat").click()
+    await expect(page.locator(".lb-bot .lb-txt").first).to_contain_text("What are you hoping to solve")
+
+    picture = tmp_path / "floor <plan>.png"
+    picture.write_bytes(_tiny_png())
+    await page.get_by_role("textbox", name="Your message").fill("our office")
+    await page.locator("input[type=file]").set_input_files(str(picture))
+    thumbnail = page.locator(".lb-visitor .lb-file img")
+    await expect(thumbnail).to_have_count(1)
+    await expect(page.locator(".lb-visitor .lb-txt").last).to_have_text("our office")
+    # the picture really loads from its signed link
+    await expect(thumbnail).to_have_js_property("naturalWidth", 2)
+
+    await page.reload()
+    await expect(page.locator(".lb-visitor .lb-file img")).to_have_count(1)
+    assert not problems, problems
+
+
+def _tiny_png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00\xff\x00\x00" * 2)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")

@@ -19,6 +19,7 @@
     too_long: `That message is too long (max ${MAX} characters).`,
     rate_limited: 'You’re sending messages too quickly. Please wait a moment.',
     bad_frame: 'That message could not be sent.',
+    file: 'That file could not be sent.',
   };
   // expects.input -> [inputmode, autocomplete, placeholder]; the input stays type="text" so
   // answers like "skip" or "about fifty" still work.
@@ -31,6 +32,7 @@
   const ICON_CHAT = 'M21 11.5a8.4 8.4 0 0 1-9 8.5 8.4 8.4 0 0 1-3.8-.9L3 21l1.9-5.2A8.4 8.4 0 0 1 4 11.5 8.5 8.5 0 0 1 12.5 3 8.4 8.4 0 0 1 21 11.5z';
   const ICON_X = 'M18 6 6 18|M6 6l12 12';
   const ICON_SEND = 'M22 2 11 13|M22 2l-7 20-4-9-9-4z';
+  const ICON_CLIP = 'M21 11 12 20a5.5 5.5 0 0 1-8-8l9-9a3.7 3.7 0 0 1 5 5l-9 9a1.8 1.8 0 0 1-2.6-2.6L15 7';
 
   // ---- persisted state: {token, cid, lastSeq, open, outbox: [{id, text}]} ----
   let S = {};
@@ -90,7 +92,10 @@
   });
   const sender = attrs(el('button', 'lb-send'), { type: 'submit', 'aria-label': 'Send' });
   sender.append(icon(ICON_SEND));
-  form.append(input, sender);
+  const clip = button('lb-clip', 'Attach a file');
+  clip.append(icon(ICON_CLIP));
+  const picker = attrs(el('input'), { type: 'file', multiple: '', hidden: '' });
+  form.append(clip, input, sender, picker);
   panel.append(head, list, typing, status, chips, form, el('p', 'lb-foot', 'Powered by leadbot'));
   box.append(panel, launcher);
   root.append(css, box);
@@ -111,11 +116,24 @@
   // list: keep the newest message in view.
   if (window.ResizeObserver) new ResizeObserver(scroll).observe(list);
 
-  const bubble = (from, text, author) => {
+  // Files are signed links to our server: pictures as thumbnails, anything else as a link.
+  const attach = (li, files) => {
+    for (const f of files || []) {
+      if (!/^\/attachments\/[0-9a-f]+\?/.test(f.url)) continue;
+      const a = attrs(el('a', 'lb-file'), { href: ORIGIN + f.url, target: '_blank', rel: 'noopener' });
+      if (/^image\/(png|jpeg|gif|webp)$/.test(f.type)) a.append(attrs(el('img'), { src: ORIGIN + f.url, alt: f.name }));
+      else a.textContent = f.name;
+      li.append(a);
+    }
+    return li;
+  };
+
+  const bubble = (from, text, author, files) => {
     if (from === 'system') return el('li', 'lb-note', text); // "Dana joined the conversation."
     const li = el('li', 'lb-m lb-' + (from === 'visitor' || from === 'agent' ? from : 'bot'));
-    li.append(el('span', 'lb-who', from === 'visitor' ? 'You' : from === 'agent' ? author || 'Agent' : BOT), el('span', 'lb-txt', text));
-    return li;
+    li.append(el('span', 'lb-who', from === 'visitor' ? 'You' : from === 'agent' ? author || 'Agent' : BOT));
+    if (text) li.append(el('span', 'lb-txt', text));
+    return attach(li, files);
   };
 
   // Keep the list in seq order; messages still waiting for their ack stay at the bottom.
@@ -234,7 +252,7 @@
       case 'message':
         if (typeof d.seq !== 'number' || seen.has(d.seq)) return;
         seen.add(d.seq);
-        place(bubble(d.from, String(d.text == null ? '' : d.text), d.author), d.seq);
+        place(bubble(d.from, String(d.text == null ? '' : d.text), d.author, d.attachments), d.seq);
         if (d.seq > last) {
           last = S.lastSeq = d.seq;
           save();
@@ -331,6 +349,22 @@
   form.onsubmit = (e) => {
     e.preventDefault();
     if (send(input.value)) input.value = '';
+  };
+  clip.onclick = () => picker.click();
+  picker.onchange = async () => { // files go over HTTP (with what is typed as their caption), then show at their seq
+    if (!picker.files.length || !S.token) return;
+    const body = new FormData();
+    const text = input.value.trim();
+    body.append('id', newId());
+    body.append('text', text);
+    for (const f of picker.files) body.append('file', f);
+    picker.value = input.value = '';
+    try {
+      const r = await fetch(ORIGIN + '/ws/chat/upload?token=' + encodeURIComponent(S.token), { method: 'POST', body });
+      const d = await r.json();
+      if (!r.ok) return note(d.message || ERRORS.file, true);
+      if (!seen.has(d.seq)) { seen.add(d.seq); place(bubble('visitor', text, null, d.attachments), d.seq); }
+    } catch { note(ERRORS.file, true); }
   };
   input.oninput = () => {
     if (ready && input.value && Date.now() - typedAt > 3000) {
