@@ -13,6 +13,10 @@
    so it joins the lead that already has it).
 5. The fresh text (no quoted history, no signature) is what the bot reads; the whole body,
    the threading headers, the auth results and the attachments' facts stay in the meta.
+6. Attached files of an allowed type within the size limit (their bytes are held only for
+   those, while the request is read) are stored as the message's attachments once it is
+   recorded — for a suspicious mail too, as evidence; a duplicate stores nothing. The others
+   are listed in `meta.attachments_skipped` with the reason.
 
 Answered 200 with JSON, also for a duplicate (a provider's retry): providers retry
 anything else.
@@ -28,6 +32,9 @@ from aiohttp import web
 
 from bot import keys
 from bot.api.errors import json_error
+from bot.attachments.files import AttachmentRefused
+from bot.bus import AttachmentsAdded
+from bot.models import Attachment, Message
 from bot.settings import EmailSettings
 from channels.email_addresses import contact_for, is_ours, is_unverified, token_in
 from channels.email_outbound import is_reply_subject
@@ -138,14 +145,41 @@ async def _route(
     return contact_for(email.sender, verified=True), {"email": email.sender}, "sender"
 
 
+async def _store_attachments(request: web.Request, message: Message, email: InboundEmail) -> None:
+    """Save the files kept while reading, list them on the message, and tell the inbox."""
+    files = request.app[keys.ATTACHMENTS]
+    kept: list[Attachment] = []
+    skipped: list[dict[str, Any]] = []
+    for attached in email.attachments:
+        reason = attached.refused
+        if attached.data is not None:
+            try:
+                kept.append(
+                    await files.save(
+                        message.conversation_id,
+                        filename=attached.name,
+                        content_type=attached.type,
+                        data=attached.data,
+                    )
+                )
+                continue
+            except AttachmentRefused as exc:  # e.g. attachment-info named another type
+                reason = str(exc)
+        skipped.append({**attached.as_meta(), "reason": reason})
+    notes = {"attachments_skipped": skipped} if skipped else None
+    updated = await request.app[keys.STORE].add_attachments(message.id, kept, notes)
+    request.app[keys.BUS].publish(AttachmentsAdded(updated))
+
+
 async def inbound_mail(request: web.Request) -> web.Response:
     settings = _settings(request)
     try:
         vouched = _vouched_by_url(request, settings)
-        post = await read_post(request)
+        limits = request.app[keys.ATTACHMENTS]
+        post = await read_post(request, limits)
         if not vouched:
             _check_signature(request, settings, post)
-        email = await asyncio.to_thread(parse_post, post)
+        email = await asyncio.to_thread(parse_post, post, limits)
     except NotAllowed as exc:
         return json_error(403, str(exc))
     except BadPayload as exc:
@@ -169,6 +203,8 @@ async def inbound_mail(request: web.Request) -> web.Response:
         meta=message_meta(email, routed_by),
     )
     await threads.remember(email.message_id, conv.id)
+    if is_new and email.attachments:
+        await _store_attachments(request, message, email)
     if email.auth.suspicious:
         log.warning(
             "suspicious mail %s from %s: %s", email.message_id, email.sender, "; ".join(email.auth.reasons)

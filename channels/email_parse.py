@@ -25,6 +25,7 @@ from email.policy import default as default_policy
 from email.utils import getaddresses
 from typing import Any, Final
 
+from bot.attachments.files import AttachmentRefused, Attachments, media_type
 from bot.qualifier.normalize.contact import normalize_email
 from bot.qualifier.normalize.results import Parsed
 from channels.email_auth import (
@@ -60,6 +61,8 @@ class Attachment:
     name: str
     type: str
     size: int
+    data: bytes | None = field(default=None, repr=False)  # kept within the attachment limits
+    refused: str | None = None  # why its bytes were not kept
 
     def as_meta(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "size": self.size}
@@ -239,17 +242,17 @@ def _file_attachments(files: list[FilePart], info: Mapping[str, Any] | None = No
         described = described if isinstance(described, dict) else {}
         name = str(described.get("filename") or part.filename or part.field)
         kind = str(described.get("type") or part.content_type)
-        out.append(Attachment(name, kind, part.size))
+        out.append(Attachment(name, kind, part.size, part.data, part.refused))
     return out
 
 
-def _sendgrid(fields: _Fields, post: FormPost) -> _Parts:
+def _sendgrid(fields: _Fields, post: FormPost, limits: Attachments | None) -> _Parts:
     envelope = fields.json("envelope")
     envelope = envelope if isinstance(envelope, dict) else {}
     envelope_to = envelope.get("to") or []
     envelope_from = envelope.get("from")
     if "email" in fields:  # "Send Raw": the whole message, with SendGrid's checks beside it
-        parts = _mime(fields.raw("email"), "sendgrid")
+        parts = _mime(fields.raw("email"), "sendgrid", limits)
     else:
         info = fields.json("attachment-info")
         parts = _Parts(
@@ -274,10 +277,10 @@ def _sendgrid(fields: _Fields, post: FormPost) -> _Parts:
     return parts
 
 
-def _mailgun(fields: _Fields, post: FormPost) -> _Parts:
+def _mailgun(fields: _Fields, post: FormPost, limits: Attachments | None) -> _Parts:
     sender = fields.get("sender")
     if "body-mime" in fields:
-        parts = _mime(fields.raw("body-mime"), "mailgun")
+        parts = _mime(fields.raw("body-mime"), "mailgun", limits)
     else:
         pairs: list[tuple[str, str]] = []
         listed = fields.json("message-headers")
@@ -323,20 +326,35 @@ def _content(part: Message | None) -> str:
         return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
 
 
-def _mime_attachments(message: EmailMessage) -> list[Attachment]:
+def _kept(limits: Attachments | None, kind: str, payload: Any) -> tuple[bytes | None, str | None]:
+    """(the bytes, None) for a file the limits allow; (None, why) for one they refuse."""
+    if limits is None:
+        return None, "attachments are not stored"
+    if not isinstance(payload, bytes):
+        return None, "its content could not be decoded"
+    try:
+        limits.check(media_type(kind), len(payload))
+    except AttachmentRefused as exc:
+        return None, str(exc)
+    return payload, None
+
+
+def _mime_attachments(message: EmailMessage, limits: Attachments | None) -> list[Attachment]:
     out = []
     try:
         for part in message.iter_attachments():
             payload = part.get_payload(decode=True)
             size = len(payload) if isinstance(payload, bytes) else len(part.as_bytes())
             name = part.get_filename() or "(unnamed)"
-            out.append(Attachment(name, part.get_content_type(), size))
+            kind = part.get_content_type()
+            data, refused = _kept(limits, kind, payload)
+            out.append(Attachment(name, kind, size, data, refused))
     except Exception:  # a malformed part: keep what was read, the text still counts
         pass
     return out
 
 
-def _mime(raw: bytes, provider: str) -> _Parts:
+def _mime(raw: bytes, provider: str, limits: Attachments | None) -> _Parts:
     if not raw.strip():
         raise BadPayload("the raw MIME message is empty")
     message = BytesParser(policy=default_policy).parsebytes(raw)
@@ -349,7 +367,7 @@ def _mime(raw: bytes, provider: str) -> _Parts:
         subject=_header(message, "Subject"),
         text=_content(message.get_body(preferencelist=("plain",))),
         html=_content(message.get_body(preferencelist=("html",))),
-        attachments=_mime_attachments(message),
+        attachments=_mime_attachments(message, limits),
     )
 
 
@@ -395,16 +413,17 @@ def _assemble(parts: _Parts) -> InboundEmail:
     )
 
 
-def parse_post(post: FormPost | RawPost) -> InboundEmail:
-    """The mail in a provider's POST; BadPayload when it is not one."""
+def parse_post(post: FormPost | RawPost, limits: Attachments | None = None) -> InboundEmail:
+    """The mail in a provider's POST; BadPayload when it is not one. Attached files keep their
+    bytes when `limits` allow them (see `Attachment.refused` for the others)."""
     if isinstance(post, RawPost):
-        return _assemble(_mime(post.mime, "mime"))
+        return _assemble(_mime(post.mime, "mime", limits))
     fields = _Fields(post)
     names = set(post.fields)
     if names & _MAILGUN_FIELDS:
-        return _assemble(_mailgun(fields, post))
+        return _assemble(_mailgun(fields, post, limits))
     if names & _SENDGRID_FIELDS or "from" in names:
-        return _assemble(_sendgrid(fields, post))
+        return _assemble(_sendgrid(fields, post, limits))
     raise BadPayload(
         "not an inbound mail: expected SendGrid Inbound Parse fields (from, headers, text …), "
         "Mailgun's (sender, body-plain …), or a raw MIME message"

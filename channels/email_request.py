@@ -1,18 +1,21 @@
 """Reading an inbound-mail POST: form fields (SendGrid, Mailgun) or a raw MIME message.
 
 The body is streamed with a size limit of its own (mail is bigger than the app's 1 MB
-request limit). Attachment contents are counted, not kept: only their names, types and
-sizes travel on (stored in the message's meta until attachments are a feature of
-their own).
+request limit). An attached file's bytes are kept only when the attachment limits allow it
+(its declared type allowed, its size within the limit): a refused file is counted, not held,
+and its reason travels on, so the message's meta can say why it was not stored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import parse_qsl
 
 from aiohttp import BodyPartReader, web
+
+from bot.attachments.files import AttachmentRefused, Attachments, media_type
 
 # Providers cap inbound mail near this (SendGrid: 30 MB with attachments); more is not mail.
 MAX_INBOUND_BYTES: Final = 32 * 1024 * 1024
@@ -35,6 +38,8 @@ class FilePart:
     filename: str
     content_type: str
     size: int
+    data: bytes | None = dataclasses.field(default=None, repr=False)  # None: not kept (see `refused`)
+    refused: str | None = None  # why its bytes were not kept
 
 
 @dataclass
@@ -66,7 +71,28 @@ async def _read_all(request: web.Request, budget: _Budget) -> bytes:
     return b"".join(chunks)
 
 
-async def _read_part(part: BodyPartReader, budget: _Budget, *, keep: bool) -> tuple[bytes, int]:
+async def _read_part(part: BodyPartReader, budget: _Budget) -> bytes:
+    kept: list[bytes] = []
+    while chunk := await part.read_chunk(_CHUNK):
+        budget.spend(len(chunk))
+        kept.append(chunk)
+    return b"".join(kept)
+
+
+async def _read_file(part: BodyPartReader, budget: _Budget, limits: Attachments | None) -> FilePart:
+    """A file field, its bytes kept only while the limits allow: a refused type is not held
+    at all, an oversized file is dropped at the limit (and still counted to its end)."""
+    content_type = part.headers.get("Content-Type", "application/octet-stream")
+    kind = media_type(content_type)
+    refused: str | None = None
+    if limits is None:
+        refused = "attachments are not stored"
+    else:
+        try:
+            limits.check(kind, None)
+        except AttachmentRefused as exc:
+            refused = str(exc)
+    keep = refused is None
     kept: list[bytes] = []
     size = 0
     while chunk := await part.read_chunk(_CHUNK):
@@ -74,10 +100,18 @@ async def _read_part(part: BodyPartReader, budget: _Budget, *, keep: bool) -> tu
         size += len(chunk)
         if keep:
             kept.append(chunk)
-    return b"".join(kept), size
+            if limits is not None and size > limits.max_bytes:
+                keep, kept = False, []
+    if refused is None and not keep and limits is not None:
+        try:
+            limits.check(kind, size)  # raises: over the limit, told with the whole size
+        except AttachmentRefused as exc:
+            refused = str(exc)
+    data = b"".join(kept) if refused is None else None
+    return FilePart(part.name or "", part.filename or "", content_type, size, data, refused)
 
 
-async def _read_multipart(request: web.Request, budget: _Budget) -> FormPost:
+async def _read_multipart(request: web.Request, budget: _Budget, limits: Attachments | None) -> FormPost:
     post = FormPost()
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
@@ -85,24 +119,22 @@ async def _read_multipart(request: web.Request, budget: _Budget) -> FormPost:
             raise BadPayload("nested multipart bodies are not inbound mail fields")
         name = part.name or ""
         if part.filename is not None:
-            _, size = await _read_part(part, budget, keep=False)
-            content_type = part.headers.get("Content-Type", "application/octet-stream")
-            post.files.append(FilePart(name, part.filename, content_type, size))
+            post.files.append(await _read_file(part, budget, limits))
         else:
-            data, _ = await _read_part(part, budget, keep=True)
+            data = await _read_part(part, budget)
             post.fields.setdefault(name, data)
     return post
 
 
-async def read_post(request: web.Request) -> FormPost | RawPost:
-    """The POST's fields and attachment facts, or its raw MIME message."""
+async def read_post(request: web.Request, limits: Attachments | None = None) -> FormPost | RawPost:
+    """The POST's fields and files (the bytes of those `limits` allow), or its raw MIME message."""
     budget = _Budget()
     if request.content_length is not None:
         _Budget().spend(request.content_length)  # refuse an announced size before reading any of it
     content_type = request.content_type
     try:
         if content_type == "multipart/form-data":
-            return await _read_multipart(request, budget)
+            return await _read_multipart(request, budget, limits)
         if content_type == "application/x-www-form-urlencoded":
             body = (await _read_all(request, budget)).decode("ascii", "replace")
             pairs = parse_qsl(body, keep_blank_values=True, encoding="utf-8", errors="replace")
