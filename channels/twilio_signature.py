@@ -10,32 +10,20 @@ request, and `X-Forwarded-Proto`/`X-Forwarded-Host` count only when the peer is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from ipaddress import ip_address
 from typing import Any
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
 from bot import keys
-from bot.settings import ProxyNetwork, Settings
+from bot.client_address import trusted_peer
+from bot.settings import Settings
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 
 
 class SignatureRefused(Exception):
     """The request is not signed by Twilio for this URL; `str()` says why."""
-
-
-def trusted_peer(request: web.Request, proxies: tuple[ProxyNetwork, ...]) -> bool:
-    if not proxies or request.remote is None:
-        return False
-    try:
-        peer = ip_address(request.remote)
-    except ValueError:  # a unix socket path, say
-        return False
-    if peer.version == 6 and peer.ipv4_mapped is not None:
-        peer = peer.ipv4_mapped
-    return any(peer in network for network in proxies)
 
 
 def _first(header: str | None) -> str | None:

@@ -529,6 +529,40 @@ async def test_failed_sign_ins_from_one_address_lock_that_address(
     assert (await sprayer.login("dana@example.com")).status == 303
 
 
+class BehindProxy(Browser):
+    """A client whose requests reach us through a proxy at `proxy`, which names it `client_ip`."""
+
+    def __init__(self, client: TestClient[Any, Any], proxy: str, client_ip: str) -> None:
+        super().__init__(client, proxy)
+        self.http.headers["X-Forwarded-For"] = f"{client_ip}, {proxy}"
+
+
+async def test_behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own(
+    aiohttp_client: ClientFactory, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = make_settings(tmp_path / "data", LEADBOT_TRUSTED_PROXIES="127.0.0.9")
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    await add_user(client, "dana@example.com")
+    sprayer, colleague = (
+        BehindProxy(client, "127.0.0.9", "203.0.113.7"),
+        BehindProxy(client, "127.0.0.9", "198.51.100.2"),
+    )
+    untrusted = BehindProxy(client, "127.0.0.8", "192.0.2.1")  # not our proxy: its header is ignored
+    try:
+        for n in range(5):
+            await _fail(sprayer, f"guess{n}@example.com", 1)
+        assert (await sprayer.login("dana@example.com")).status == 429
+        assert (await colleague.login("dana@example.com")).status == 303  # same proxy, another person
+        for n in range(5):
+            await _fail(untrusted, f"spray{n}@example.com", 1)
+        forged = BehindProxy(client, "127.0.0.8", "192.0.2.99")  # a new header, the same real peer
+        assert (await forged.login("dana@example.com")).status == 429
+        await forged.http.close()
+    finally:
+        for browser in (sprayer, colleague, untrusted):
+            await browser.http.close()
+
+
 async def test_failures_older_than_the_window_are_forgotten(
     client: TestClient[Any, Any], browsers: BrowserFactory, clock: FakeClock
 ) -> None:

@@ -28,6 +28,7 @@ from bot.auth.identity import (
     uses_https,
 )
 from bot.auth.rendering import error_page, render
+from bot.client_address import client_address
 
 LOGIN_CSRF_COOKIE: Final = "leadbot_login_csrf"
 DEFAULT_NEXT: Final = "/inbox"
@@ -112,7 +113,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             request, status=400, email=email, next_url=next_url, error="Enter your email and your password."
         )
     throttle = request.config_dict[keys.THROTTLE]
-    address = request.remote or "unknown"
+    address = client_address(request, request.config_dict[keys.SETTINGS].trusted_proxies)
     wait = throttle.begin(email, address)
     if wait is not None:
         response = _form(
