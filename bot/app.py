@@ -61,7 +61,6 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     async with open_store(settings) as store:
         app[keys.STORE] = store
         jobs = Scheduler(limit=None, pending_limit=100_000, close_timeout=SHUTDOWN_GRACE_SECONDS)
-        app[keys.JOBS] = jobs
         app[keys.CONVERSATIONS] = Conversations(
             store=store,
             bus=app[keys.BUS],

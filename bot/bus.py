@@ -129,6 +129,3 @@ class Bus:
         for topic in (topic_of(event), EVERYTHING):
             for sub in tuple(self._subs.get(topic, ())):
                 sub.listener(event)
-
-    def listeners(self, topic: str) -> int:
-        return len(self._subs.get(topic, ()))

@@ -2,8 +2,8 @@
 
 receive: store the visitor's message once, tell listeners, and owe it a bot turn.
 turns:   one at a time per conversation, in seq order, each answered exactly once.
-reply:   the one send path — bot replies, agent replies and notices are stored, then
-         fanned out and handed to the conversation's channel, under the owner rule.
+deliver: the one send path — bot replies, agent replies and notices, once stored (under the
+         owner rule: see bot.ownership), are fanned out and handed to the channel.
 """
 
 from __future__ import annotations
@@ -378,17 +378,3 @@ class Conversations:
         )
         stored, is_new = await self.receive(inbound)
         return conv, stored, is_new
-
-    async def reply(self, conv_id: str, outs: list[Outbound]) -> list[Message]:
-        """The one send path for messages not produced by a bot turn (agents, notices)."""
-        conv = await self.store.get_conversation(conv_id)
-        messages = await self.store.append(conv_id, outs) or []
-        await self.deliver(conv, messages)
-        return messages
-
-    async def snapshot(self, conv_id: str) -> Mapping[str, Any]:
-        """The conversation with its lead and messages, as the API shows it."""
-        conv = await self.store.get_conversation(conv_id)
-        lead = await self.store.get_lead(conv.lead_id)
-        messages = await self.store.messages_after(conv_id, 0, limit=100_000)
-        return {"conversation": conv, "lead": lead, "messages": messages}

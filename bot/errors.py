@@ -23,11 +23,6 @@ class Invalid(Refused):
     code = "invalid"
 
 
-class Forbidden(Refused):
-    status = 403
-    code = "forbidden"
-
-
 class Conflict(Refused):
     """Someone else changed the conversation first (another agent claimed it, the bot closed it …)."""
 

@@ -168,7 +168,6 @@ class Texts(_Strict):
     skipped: str = "No problem."
     thanks: str = "Thanks!"
     not_understood: str = "Sorry, I didn't catch that."
-    waiting_for_human: str = "A person from our team will reply here soon."
     closed: str = "This conversation is closed. Thanks again!"
     resumed: str = "Thanks for your patience — let's pick up where we left off."
     after_hours: str = "Our team is away right now — they're back {when}."

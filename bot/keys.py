@@ -10,7 +10,6 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     import jinja2
-    from aiojobs import Scheduler
 
     from bot.attachments.files import Attachments
     from bot.attachments.links import AttachmentLinks
@@ -35,7 +34,6 @@ STORE: web.AppKey[Store] = web.AppKey("store")
 BUS: web.AppKey[Bus] = web.AppKey("bus")
 FLOWS: web.AppKey[FlowBook] = web.AppKey("flows")
 CONVERSATIONS: web.AppKey[Conversations] = web.AppKey("conversations")
-JOBS: web.AppKey[Scheduler] = web.AppKey("jobs")
 API_TOKEN: web.AppKey[str] = web.AppKey("api_token")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 SHUTTING_DOWN: web.AppKey[asyncio.Event] = web.AppKey("shutting_down")

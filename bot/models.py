@@ -67,7 +67,7 @@ class Inbound(_Record):
 
 
 class Outbound(_Record):
-    """A message leaving through `Conversations.reply`."""
+    """A message to store and send (bot replies, agent replies, notices); `Conversations.deliver` sends it."""
 
     sender: Sender
     text: str
