@@ -7,7 +7,13 @@ A client frame is one JSON object of text. A frame the server refuses is answere
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from aiohttp import WSMsgType, web
+
+log = logging.getLogger(__name__)
 
 
 class FrameError(ValueError):
@@ -34,3 +40,22 @@ def parse_frame(raw: str) -> dict[str, Any]:
     if not isinstance(frame, dict):
         raise FrameError("bad_frame", "frames must be JSON objects")
     return frame
+
+
+async def read_frames(
+    ws: web.WebSocketResponse,
+    handle: Callable[[dict[str, Any]], Awaitable[None]],
+    answer: Callable[[dict[str, Any]], None],
+) -> None:
+    """Feed every text frame to `handle` until the socket closes; refusals go to `answer`
+    as `error` frames, and the socket stays open."""
+    async for msg in ws:
+        if msg.type == WSMsgType.TEXT:
+            try:
+                await handle(parse_frame(msg.data))
+            except FrameError as exc:
+                answer(error_frame(exc.code, str(exc), exc.client_id))
+        elif msg.type == WSMsgType.BINARY:
+            answer(error_frame("bad_frame", "binary frames are not supported; send JSON text"))
+        elif msg.type == WSMsgType.ERROR:
+            log.info("socket closed with error %s", ws.exception())

@@ -18,12 +18,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from bot import keys
 from bot.bus import ConversationChanged, Event, MessageCreated, QueuePosition, Typing
 from bot.conversations import Conversations
-from bot.frames import FrameError, error_frame, parse_frame
+from bot.frames import FrameError, read_frames
 from bot.models import Conversation, Inbound, Message
 from bot.store import NotFound, new_id
 from channels.web_access import LinkMaker, origin_allowed, visitor_link
@@ -171,16 +171,7 @@ class ChatSocket:
         self.push({"type": "ack", "id": client_id, "seq": stored.seq})
 
     async def read_forever(self) -> None:
-        async for msg in self.ws:
-            if msg.type == WSMsgType.TEXT:
-                try:
-                    await self.handle(parse_frame(msg.data))
-                except FrameError as exc:
-                    self.push(error_frame(exc.code, str(exc), exc.client_id))
-            elif msg.type == WSMsgType.BINARY:
-                self.push(error_frame("bad_frame", "binary frames are not supported; send JSON text"))
-            elif msg.type == WSMsgType.ERROR:
-                log.info("socket %s closed with error %s", self.id, self.ws.exception())
+        await read_frames(self.ws, self.handle, self.push)
 
 
 def _after_seq(request: web.Request) -> int:

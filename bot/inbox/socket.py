@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 from yarl import URL
 
 from bot import keys
@@ -34,7 +34,7 @@ from bot.bus import (
     Typing,
 )
 from bot.clock import CallableClock, LoopTimers, TimerHandle
-from bot.frames import FrameError, error_frame, parse_frame
+from bot.frames import FrameError, error_frame, read_frames
 from bot.inbox.frames import (
     activity_frame,
     attachments_frame,
@@ -318,16 +318,7 @@ class InboxSocket:
         self.app[keys.CONVERSATIONS].typing(conv_id, "agent", origin=self.id, author=self.user.name)
 
     async def read_forever(self) -> None:
-        async for msg in self.ws:
-            if msg.type == WSMsgType.TEXT:
-                try:
-                    await self.handle(parse_frame(msg.data))
-                except FrameError as exc:
-                    self.push(error_frame(exc.code, str(exc)))
-            elif msg.type == WSMsgType.BINARY:
-                self.push(error_frame("bad_frame", "binary frames are not supported; send JSON text"))
-            elif msg.type == WSMsgType.ERROR:
-                log.info("inbox socket %s closed with error %s", self.id, self.ws.exception())
+        await read_frames(self.ws, self.handle, self.push)
 
 
 class SessionWatch:
