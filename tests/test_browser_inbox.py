@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import playwright.async_api as playwright_api
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -22,9 +21,9 @@ from bot import keys
 from bot.app import create_app
 from bot.settings import Settings
 from tests.conftest import api_get, settle
+from tests.support.browser import chromium
 from tests.support.fake_twilio import start_rig
 from tests.support.inbox import PASSWORD
-from tests.test_browser_widget import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -54,12 +53,8 @@ async def server(aiohttp_server: ServerFactory, tmp_path: Path) -> TestServer:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with chromium() as launched:
+        yield launched
 
 
 class Problems(list[str]):

@@ -11,23 +11,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import playwright.async_api as playwright_api
 import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import expect
 
 from bot.app import create_app
 from bot.settings import Settings
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; playwright's own browser download is never used
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.support.browser import chromium
 
 pytestmark = pytest.mark.browser
 
@@ -43,12 +33,8 @@ async def base_url(aiohttp_server: ServerFactory, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    async with playwright_api.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def test_a_conversation_survives_a_reload(base_url: str, browser: Any) -> None:
