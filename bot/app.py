@@ -12,6 +12,7 @@ from aiohttp import WSCloseCode, web
 from aiojobs import Scheduler
 
 from bot import keys
+from bot.admin.web import setup_admin
 from bot.api.routes import create_api
 from bot.assets import flows_dir
 from bot.attachments.web import setup_attachments
@@ -141,6 +142,7 @@ def create_app(
     app.add_subapp("/api", create_api())
     setup_auth(app)
     setup_inbox(app)
+    setup_admin(app)
     app[keys.TIMERS] = timers
     app.cleanup_ctx.append(_handoffs)
     return app

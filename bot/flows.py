@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.comparison import NUMERIC_OPS, OPS, Op, check_operand, describe, is_number, show
+from bot.experiments.model import TARGET, Experiment
 
 SlotType = Literal[
     "text",  # free text, e.g. the visitor's need
@@ -185,6 +186,22 @@ class Handoff(_Strict):
     # After this many turns in a row in which nothing was understood, the bot hands off
     # with reason `not_understood` instead of looping.
     max_not_understood: int = Field(default=3, ge=1, le=20)
+    # Words that count as asking for a person, beside the built-in ones ("talk to a human" …),
+    # e.g. "pricing" or "demo"; matched as whole words, case-insensitively.
+    phrases: tuple[str, ...] = ()
+    # Hand off as soon as the score reaches this, without waiting for the remaining questions.
+    score_at_least: int | None = Field(default=None, ge=0, le=100)
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_are_words(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = tuple(" ".join(p.split()) for p in value)
+        for phrase in cleaned:
+            if not phrase or len(phrase) > 60:
+                raise ValueError("each phrase is 1 to 60 characters")
+        if len({p.casefold() for p in cleaned}) != len(cleaned):
+            raise ValueError("a phrase is listed twice")
+        return cleaned
 
 
 TEAM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,40}$"
@@ -437,6 +454,7 @@ class Flow(_Strict):
     routing: Routing = Routing()
     business_hours: BusinessHours | None = None  # None: always open
     whatsapp: WhatsApp | None = None  # None: nothing goes out on WhatsApp once its window closes
+    experiments: tuple[Experiment, ...] = ()  # A/B tests of its texts (bot/experiments/model.py)
 
     @model_validator(mode="after")
     def _consistent(self) -> Flow:
@@ -474,6 +492,29 @@ class Flow(_Strict):
         unknown = sorted(self.whatsapp.slots_used - {s.name for s in self.slots}) if self.whatsapp else []
         if unknown:
             raise ValueError(f"whatsapp.variables: unknown slot {', '.join(map(repr, unknown))}")
+        return self
+
+    @model_validator(mode="after")
+    def _experiments_target_texts(self) -> Flow:
+        ids = [e.id for e in self.experiments]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"experiments: ids must be unique; repeated: {', '.join(repeated)}")
+        targets: set[str] = set()
+        slots = {s.name for s in self.slots}
+        for i, experiment in enumerate(self.experiments):
+            match = TARGET.match(experiment.target)
+            assert match is not None  # checked by Experiment
+            text_name, slot_name, _ = match.groups()
+            if text_name is not None and text_name not in Texts.model_fields:
+                raise ValueError(f"experiments.{i}.target: there is no text '{text_name}'")
+            if slot_name is not None and slot_name not in slots:
+                raise ValueError(f"experiments.{i}.target: unknown slot '{slot_name}'")
+            if experiment.target in targets:
+                raise ValueError(
+                    f"experiments.{i}.target: another experiment already tests {experiment.target}"
+                )
+            targets.add(experiment.target)
         return self
 
     def slot(self, name: str) -> Slot:
