@@ -22,6 +22,7 @@ from bot.bus import Bus
 from bot.clock import CallableClock, LoopTimers, Timers
 from bot.conversations import Clock, Conversations, utcnow_clock
 from bot.embedded import embedded_store
+from bot.flow_versions import open_versions
 from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
 from bot.inbox.web import setup_inbox
@@ -61,6 +62,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     async with open_store(settings) as store:
         app[keys.STORE] = store
+        versions = await open_versions(store, clock=app[keys.CLOCK])
+        app[keys.AUDIT] = versions.audit
+        await app[keys.FLOWS].attach(versions)
         jobs = Scheduler(limit=None, pending_limit=100_000, close_timeout=SHUTDOWN_GRACE_SECONDS)
         app[keys.CONVERSATIONS] = Conversations(
             store=store,

@@ -14,6 +14,7 @@ from typing import TextIO
 from bot.auth.cli import add_users_commands
 from bot.errors import StoreLocked
 from bot.flows import FlowError, load_flow
+from bot.flows_cli import add_flows_store_commands
 from bot.settings import Settings, SettingsError
 
 
@@ -62,8 +63,9 @@ async def _chat(flow_id: str | None, quiet: bool, stdin: TextIO, stdout: TextIO)
 
     from bot.assets import flows_dir
     from bot.bus import Bus, MessageCreated
-    from bot.conversations import Conversations
+    from bot.conversations import Conversations, utcnow_clock
     from bot.embedded import embedded_store
+    from bot.flow_versions import open_versions
     from bot.flowbook import FlowBook
     from bot.models import Inbound
     from channels.base import ChannelRegistry
@@ -74,6 +76,7 @@ async def _chat(flow_id: str | None, quiet: bool, stdin: TextIO, stdout: TextIO)
     with tempfile.TemporaryDirectory(prefix="leadbot-chat-") as tmp:
         async with embedded_store(Path(tmp), "chat", snapshot_seconds=3600) as store:
             bus = Bus()
+            await flows.attach(await open_versions(store, clock=utcnow_clock))
             jobs = Scheduler()
             convs = Conversations(store=store, bus=bus, flows=flows, channels=ChannelRegistry(), jobs=jobs)
             conv, _ = await convs.start("terminal", flow_id=flow_id)
@@ -144,11 +147,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--flow", help="flow id (default: LEADBOT_DEFAULT_FLOW or 'default')")
     c.add_argument("--quiet", action="store_true", help="do not print the lead after each turn")
     c.set_defaults(func=chat)
-    f = sub.add_parser("flows", help="work with flow files")
+    f = sub.add_parser("flows", help="check flow files; list, export and import the flows in the store")
     fsub = f.add_subparsers(dest="flows_command", required=True)
     v = fsub.add_parser("validate", help="check flow YAML files")
     v.add_argument("files", nargs="+")
     v.set_defaults(func=validate)
+    add_flows_store_commands(fsub)
     add_users_commands(sub)
     return p
 

@@ -19,7 +19,10 @@ from typing import Any
 from aiojobs import Scheduler
 
 from bot.bus import Bus, ConversationChanged, MessageCreated, Typing
+from bot.experiments.assign import apply as apply_variants
+from bot.experiments.assign import assign as assign_variants
 from bot.flowbook import FlowBook
+from bot.flows import Flow
 from bot.models import (
     BOT_MODES,
     Conversation,
@@ -103,10 +106,13 @@ class Conversations:
 
     async def start(self, channel: str, *, flow_id: str | None = None) -> tuple[Conversation, str]:
         """Open a conversation: a new lead, the greeting, the first question."""
-        flow = self.flows.current(flow_id)
+        flow = await self.flows.for_channel(channel, flow_id)
         token = new_visitor_token()
         conv = await self.store.create_conversation(channel, FlowRef(id=flow.id, version=flow.version), token)
         lead = await self.store.get_lead(conv.lead_id)
+        if flow.experiments:
+            conv, lead = await self._assign_variants(conv, lead, flow, subject=lead.id)
+            flow = apply_variants(flow, conv.variants)
         text, expects, memory = self.qualifier.opening(flow, slots=lead.slots, skipped=lead.skipped)
         saved = await self.store.save_turn(
             conv.id,
@@ -119,6 +125,14 @@ class Conversations:
         conv, _, messages = saved
         await self.deliver(conv, messages)
         return conv, token
+
+    async def _assign_variants(
+        self, conv: Conversation, lead: Lead, flow: Flow, *, subject: str
+    ) -> tuple[Conversation, Lead]:
+        """Pick the conversation's A/B variants: the person's earlier ones, else by hashing `subject`."""
+        variants = assign_variants(flow, subject, known=lead.variants)
+        conv = await self.store.record_variants(conv, lead, variants)
+        return conv, lead.model_copy(update={"variants": {**variants, **lead.variants}})
 
     async def resume(self, visitor_token: str) -> Conversation | None:
         return await self.store.conversation_by_token(visitor_token)
@@ -150,7 +164,7 @@ class Conversations:
         opting_in = "opt_in" in intents and conv.opted_out
         if not (opting_out or opting_in):
             return
-        flow = self.flows.pinned(conv.flow)
+        flow = await self.flows.for_conversation(conv)
         lead = await self.store.get_lead(conv.lead_id)
         if opting_out:
             set_status(lead, "opted_out", "visitor opted out")
@@ -259,7 +273,7 @@ class Conversations:
             # A file with no words (from the widget): nothing for the bot to read or answer.
             after = await self.store.transition(conv.id, expect={}, changes={"answered_seq": message.seq})
             return (after, message.seq) if after is not None else None
-        flow = self.flows.pinned(conv.flow)
+        flow = await self.flows.for_conversation(conv)
         lead = await self.store.get_lead(conv.lead_id)
         if not conv.state.get("opted_out"):
             self.bus.publish(Typing(conv.id, "bot"))
@@ -361,14 +375,17 @@ class Conversations:
         """A message from a phone or email address: its conversation on that channel, opened
         on first contact (the lead's slots seeded, e.g. their phone), and the message recorded
         once per provider id. Returns (conversation, message, is_new)."""
-        flow = self.flows.current()
-        conv, _ = await self.store.conversation_for_contact(
+        flow = await self.flows.for_channel(channel)
+        conv, created = await self.store.conversation_for_contact(
             channel,
             contact,
             FlowRef(id=flow.id, version=flow.version),
             lead_slots,
             state=dict(self.qualifier.silent_opening()),
         )
+        if created and flow.experiments:
+            lead = await self.store.get_lead(conv.lead_id)
+            conv, _ = await self._assign_variants(conv, lead, flow, subject=contact)
         inbound = Inbound(
             channel=channel,
             conversation_id=conv.id,

@@ -181,6 +181,14 @@ class Texts(_Strict):
     )
     required: str = "I need this one to continue, sorry."
 
+    @field_validator("*")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        # A blank text would send the visitor an empty message.
+        if not value.strip():
+            raise ValueError("write some text, or leave the field out to use the default wording")
+        return value
+
 
 class Handoff(_Strict):
     # After this many turns in a row in which nothing was understood, the bot hands off
@@ -510,12 +518,32 @@ class Flow(_Strict):
                 raise ValueError(f"experiments.{i}.target: there is no text '{text_name}'")
             if slot_name is not None and slot_name not in slots:
                 raise ValueError(f"experiments.{i}.target: unknown slot '{slot_name}'")
+            self._check_variant_texts(i, experiment)
             if experiment.target in targets:
                 raise ValueError(
                     f"experiments.{i}.target: another experiment already tests {experiment.target}"
                 )
             targets.add(experiment.target)
         return self
+
+    def _check_variant_texts(self, index: int, experiment: Experiment) -> None:
+        """Each variant's text must be one the target itself would accept (no blank text,
+        no placeholder an ack cannot fill)."""
+        match = TARGET.match(experiment.target)
+        assert match is not None
+        text_name, slot_name, field = match.groups()
+        for j, variant in enumerate(experiment.variants):
+            if variant.text is None:
+                continue
+            try:
+                if text_name is not None:
+                    Texts.model_validate({**self.texts.model_dump(), text_name: variant.text})
+                else:
+                    slot = next(s for s in self.slots if s.name == slot_name)
+                    Slot.model_validate({**slot.model_dump(exclude_unset=True), field: variant.text})
+            except ValidationError as exc:
+                message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+                raise ValueError(f"experiments.{index}.variants.{j}.text: {message}") from None
 
     def slot(self, name: str) -> Slot:
         for s in self.slots:

@@ -38,7 +38,7 @@ class Handoffs:
     async def restore(self) -> None:
         """Rebuild the queue from the store after a start."""
         for conv in await self.store.waiting():
-            team = conv.team or self.convs.flows.pinned(conv.flow).routing.default_team
+            team = conv.team or (await self.convs.flows.pinned(conv.flow)).routing.default_team
             self.dispatcher.enqueue(conv.id, team, conv.queued_at or conv.updated_at)
 
     async def _known_teams(self) -> set[str]:
@@ -47,7 +47,7 @@ class Handoffs:
     # -- the bot handed a conversation off (Conversations.on_handoff) ------------------
 
     async def hand_off(self, conv: Conversation, lead: Lead) -> None:
-        flow = self.convs.flows.pinned(conv.flow)
+        flow = await self.convs.flows.pinned(conv.flow)
         decided = route(lead.slots, lead.score, flow, await self._known_teams())
         queued = await self.store.transition(
             conv.id,
@@ -66,7 +66,7 @@ class Handoffs:
     # -- ownership changes (bot.ownership.OwnershipListener) ---------------------------
 
     async def queued(self, conv: Conversation) -> None:
-        team = conv.team or self.convs.flows.pinned(conv.flow).routing.default_team
+        team = conv.team or (await self.convs.flows.pinned(conv.flow)).routing.default_team
         self.dispatcher.enqueue(conv.id, team, conv.queued_at or self.clock.now())
 
     async def claimed(self, conv: Conversation, agent_id: str) -> None:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from bot.attachments.files import Attachments
     from bot.attachments.links import AttachmentLinks
+    from bot.audit import AuditLog
     from bot.auth.sessions import Sessions
     from bot.auth.throttle import LoginThrottle
     from bot.auth.users import Users
@@ -52,3 +53,4 @@ INBOX_HUB: web.AppKey[InboxHub] = web.AppKey("inbox_hub")
 CANNED_REPLIES: web.AppKey[CannedReplies] = web.AppKey("canned_replies")
 ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments")
 ATTACHMENT_LINKS: web.AppKey[AttachmentLinks] = web.AppKey("attachment_links")
+AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")

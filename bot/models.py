@@ -127,6 +127,8 @@ class Conversation(_Record):
     # last wrote (WhatsApp only lets a business write freely for 24 hours after that).
     contact: str | None = None
     last_inbound_at: datetime | None = None
+    # A/B tests: the variant of each of the flow's experiments this conversation sees.
+    variants: dict[str, str] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -151,6 +153,8 @@ class Lead(_Record):
     score_reasons: list[str] = Field(default_factory=list)
     status_history: list[StatusChange] = Field(default_factory=list)
     conversation_ids: list[str] = Field(default_factory=list)
+    # A/B variants this person was shown, so their next conversation (any channel) gets the same.
+    variants: dict[str, str] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -156,7 +156,7 @@ class Ownership:
     async def release(self, conv_id: str, agent: Agent) -> Conversation:
         """Back to the bot, which continues with everything it knew and never re-asks."""
         current = await self.store.get_conversation(conv_id)
-        flow = self.convs.flows.pinned(current.flow)
+        flow = await self.convs.flows.for_conversation(current)
         lead = await self.store.get_lead(current.lead_id)
         slot = compose.first_missing(flow, lead.slots, lead.skipped)
         memory = {**current.state, "asked": slot.name if slot else None, "handed_off": True}

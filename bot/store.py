@@ -261,6 +261,28 @@ class Store:
                 continue
         raise RuntimeError(f"conversation for {key} could not be read after a concurrent create")
 
+    async def record_variants(
+        self, conv: Conversation, lead: Lead, variants: Mapping[str, str]
+    ) -> Conversation:
+        """The A/B variants a new conversation sees, kept on it and (where new) on its lead."""
+        await self.conversations.update_one({"_id": conv.id}, {"$set": {"variants": dict(variants)}})
+        new = {f"variants.{k}": v for k, v in variants.items() if k not in lead.variants}
+        if new:
+            await self.leads.update_one({"_id": lead.id}, {"$set": new})
+        return conv.model_copy(update={"variants": dict(variants)})
+
+    async def conversations_in_experiment(self, flow_id: str, experiment_id: str) -> list[Conversation]:
+        """Every conversation of the flow that was assigned a variant of the experiment."""
+        query = {"flow.id": flow_id, f"variants.{experiment_id}": {"$exists": True}}
+        return [_conversation(doc) async for doc in self.conversations.find(query)]
+
+    async def leads_by_id(self, lead_ids: list[str]) -> dict[str, Lead]:
+        found: dict[str, Lead] = {}
+        for start in range(0, len(lead_ids), 500):  # bounded $in lists
+            cursor = self.leads.find({"_id": {"$in": lead_ids[start : start + 500]}})
+            found.update({doc["_id"]: _lead(doc) async for doc in cursor})
+        return found
+
     async def get_conversation(self, conv_id: str) -> Conversation:
         doc = await self.conversations.find_one({"_id": conv_id})
         if doc is None:
@@ -634,6 +656,7 @@ class Store:
             merged.status = other.status
         merged.status_history = sorted(into.status_history + other.status_history, key=lambda c: c.at)
         merged.conversation_ids = list(dict.fromkeys(into.conversation_ids + other.conversation_ids))
+        merged.variants = {**other.variants, **into.variants}  # the person's first assignment stays
         merged.created_at = min(into.created_at, other.created_at)
         await self.leads.delete_one({"_id": other.id})
         await self.conversations.update_many({"lead_id": other.id}, {"$set": {"lead_id": into.id}})

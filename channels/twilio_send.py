@@ -84,7 +84,7 @@ class TwilioSender:
             return {"body": msg.text}
         if msg.sender == "system":
             return None  # "Dana joined the conversation" is no reason to send a paid template
-        flow = self._app[keys.FLOWS].pinned(conv.flow)
+        flow = await self._app[keys.FLOWS].for_conversation(conv)
         closed = window_closes_at(conv)
         since = f"since {closed.isoformat(timespec='minutes')}" if closed else "(the lead never wrote)"
         if flow.whatsapp is None:

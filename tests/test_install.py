@@ -21,7 +21,7 @@ def test_an_installed_copy_finds_its_flows_and_widget(tmp_path: Path) -> None:
     probe = (
         "import bot.assets as a, bot.flowbook as f;"
         "print(a.flows_dir()); print(a.widget_dir());"
-        "print(f.FlowBook.from_dir(a.flows_dir(), 'default').current().id);"
+        "print(f.FlowBook.from_dir(a.flows_dir(), 'default').seed_ids()[0]);"
         "print((a.widget_dir() / 'widget.js').is_file(), (a.widget_dir() / 'demo.html').is_file())"
     )
     # Run from elsewhere, with only the installed copy importable.

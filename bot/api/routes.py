@@ -9,6 +9,7 @@ from aiohttp import web
 from bot import keys
 from bot.api.agent import agent_routes
 from bot.api.errors import ApiError, json_errors
+from bot.api.flows import flow_routes
 from bot.api.views import conversation_json, lead_json
 from bot.auth.guards import api_auth
 from bot.inbox.canned_routes import canned_routes
@@ -38,8 +39,8 @@ def _choice_query(request: web.Request, name: str, allowed: tuple[str, ...]) -> 
     return value
 
 
-def _slot_names(request: web.Request, flow_id: str, version: int) -> list[str]:
-    flow = request.config_dict[keys.FLOWS].pinned(FlowRef(id=flow_id, version=version))
+async def _slot_names(request: web.Request, flow_id: str, version: int) -> list[str]:
+    flow = await request.config_dict[keys.FLOWS].pinned(FlowRef(id=flow_id, version=version))
     return [slot.name for slot in flow.slots]
 
 
@@ -51,7 +52,7 @@ async def get_conversation(request: web.Request) -> web.Response:
     except NotFound as exc:
         raise ApiError(404, str(exc)) from None
     messages = await store.messages_after(conv.id, 0, limit=100_000)
-    names = _slot_names(request, conv.flow.id, conv.flow.version)
+    names = await _slot_names(request, conv.flow.id, conv.flow.version)
     now = request.config_dict[keys.CLOCK]()
     return web.json_response(conversation_json(conv, lead, messages, names, now=now))
 
@@ -106,6 +107,7 @@ def create_api() -> web.Application:
             web.get("/leads/{id}", get_lead),
             *agent_routes(),
             *canned_routes(),
+            *flow_routes(),
         ]
     )
     return api

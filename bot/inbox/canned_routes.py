@@ -5,18 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot import keys
+from bot.api.admins import admin_user
 from bot.api.body import json_object
-from bot.api.errors import ApiError
-from bot.auth.identity import current_user
 from bot.auth.users import User
 
 
 def _admin(request: web.Request) -> User:
-    user = current_user(request)
-    if user is None or not user.acts_as("admin"):
-        role = user.role if user is not None else "nobody"
-        raise ApiError(403, f"only admins manage canned replies; you are signed in as {role}")
-    return user
+    return admin_user(request, "manage canned replies")
 
 
 async def list_replies(request: web.Request) -> web.Response:

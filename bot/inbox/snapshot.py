@@ -58,7 +58,7 @@ async def _cards(
             card(
                 conv,
                 lead,
-                flows.pinned(conv.flow),
+                await flows.pinned(conv.flow),
                 names=names,
                 position=(positions or {}).get(conv.id),
                 offer=(offers or {}).get(conv.id),
@@ -81,7 +81,7 @@ async def build_queues(
         store, flows, await store.list_conversations(mode="bot", limit=MAX_WITH_BOT), names
     )
     teams = {team for user in everyone for team in user.teams}
-    teams.update(flows.current(flow_id).routing.default_team for flow_id in flows.ids())
+    teams.update(flow.routing.default_team for flow in await flows.live_flows())
     agents = [
         {
             "id": user.id,

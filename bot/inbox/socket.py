@@ -201,7 +201,7 @@ class InboxSocket:
         return handoff_package(
             conv,
             lead,
-            self.app[keys.FLOWS].pinned(conv.flow),
+            await self.app[keys.FLOWS].pinned(conv.flow),
             user=self.user,
             names=queues.names,
             position=dispatcher.position(conv_id),

@@ -67,3 +67,17 @@ def detect_intents(text: str) -> frozenset[str]:
     if handoff_spans(text):
         intents.add("handoff")
     return frozenset(intents)
+
+
+def mentions_any(text: str, phrases: tuple[str, ...]) -> bool:
+    """Whether the message holds one of a flow's handoff phrases, as whole words, not negated.
+
+    "pricing" matches "What's your pricing?" but not "repricing"; "I don't need a demo" does
+    not match "demo".
+    """
+    for phrase in phrases:
+        words = r"\s+".join(re.escape(word) for word in phrase.split())
+        for m in re.finditer(rf"(?<![\w-]){words}(?![\w-])", text, _I):
+            if not _NEGATED.search(text[max(0, m.start() - 30) : m.start()]):
+                return True
+    return False

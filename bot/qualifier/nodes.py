@@ -14,6 +14,7 @@ from bot.flows import Flow
 from bot.hours import describe_opening, is_open
 from bot.qualifier import compose
 from bot.qualifier.extract import extract
+from bot.qualifier.intents import mentions_any
 from bot.qualifier.state import Memory, TurnContext, TurnState
 from bot.scoring import score_lead
 
@@ -105,7 +106,7 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
             memory["closed"] = False
             return _hand_off(out, memory, "requested", state, runtime.context)
         return {**out, "decision": "closed", "memory": memory}
-    if "handoff" in x.intents:
+    if "handoff" in x.intents or mentions_any(state.get("text", ""), flow.handoff.phrases):
         return _hand_off(out, memory, "requested", state, runtime.context)
 
     filled = state.get("filled", [])
@@ -129,6 +130,9 @@ async def decide(state: TurnState, runtime: Runtime[TurnContext]) -> dict[str, A
     pending = memory.get("handoff_pending")
     if pending:  # after hours, the bot asked for a contact before handing off
         return _hand_off(out, memory, pending, state, runtime.context)
+    early = flow.handoff.score_at_least
+    if early is not None and not memory.get("handed_off") and state["score"]["score"] >= early:
+        return _hand_off(out, memory, "qualified", state, runtime.context)
     nxt = compose.first_missing(flow, state.get("slots", {}), state.get("skipped", []))
     if nxt is None:
         memory["asked"] = None
