@@ -58,6 +58,7 @@ RESERVED_SLOT_NAMES = frozenset(
         "skipped",
         "details",
         "conversation_ids",
+        "variants",
         "created_at",
         "updated_at",
     }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,10 @@ from aiohttp.test_utils import TestClient
 
 from bot import keys
 from bot.app import create_app
+from bot.embedded import open_embedded
 from bot.settings import Settings
+from bot.store import Store, open_mongo
+from tests.support.mongo_wire import MongoWireStandIn
 
 API_TOKEN = "test-api-token"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -46,3 +51,35 @@ async def api_get(client: TestClient[Any, Any], path: str, status: int = 200) ->
     body = await response.json()
     assert response.status == status, body
     return body
+
+
+# The store contract runs on every backend available:
+# - embedded: mongomock-motor in process (always);
+# - wire: the production motor path over a real socket to a MongoDB wire-protocol stand-in
+#   (mockupdb + mongomock; always);
+# - mongodb: a real server, when MONGODB_URI is set.
+BACKENDS = ["embedded", "wire"] + (["mongodb"] if os.environ.get("MONGODB_URI") else [])
+
+
+@pytest.fixture(scope="module")
+def wire_server() -> Iterator[MongoWireStandIn]:
+    with MongoWireStandIn() as server:
+        yield server
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    database = f"contract_{secrets.token_hex(4)}"
+    if request.param == "embedded":
+        store = open_embedded(database)
+    elif request.param == "wire":
+        store = open_mongo(request.getfixturevalue("wire_server").uri, database)
+    else:
+        store = open_mongo(os.environ["MONGODB_URI"], database)
+    await store.ensure_indexes()
+    try:
+        yield store
+    finally:
+        if request.param != "embedded":
+            await store._db.client.drop_database(database)
+        store.close()

@@ -1,4 +1,4 @@
-"""The store contract, run on every backend available.
+"""The store contract, run on every backend available (the `store` fixture, tests/conftest.py).
 
 - embedded: mongomock-motor in process (always);
 - wire: the production motor path over a real socket to a MongoDB wire-protocol
@@ -9,43 +9,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from bot.embedded import open_embedded
 from bot.models import FlowRef, Inbound, Outbound
-from bot.store import NotFound, Store, open_mongo
-from tests.support.mongo_wire import MongoWireStandIn
+from bot.store import NotFound, Store
 
-BACKENDS = ["embedded", "wire"] + (["mongodb"] if os.environ.get("MONGODB_URI") else [])
 FLOW = FlowRef(id="default", version=1)
-
-
-@pytest.fixture(scope="module")
-def wire_server() -> Iterator[MongoWireStandIn]:
-    with MongoWireStandIn() as server:
-        yield server
-
-
-@pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    database = f"contract_{secrets.token_hex(4)}"
-    if request.param == "embedded":
-        store = open_embedded(database)
-    elif request.param == "wire":
-        store = open_mongo(request.getfixturevalue("wire_server").uri, database)
-    else:
-        store = open_mongo(os.environ["MONGODB_URI"], database)
-    await store.ensure_indexes()
-    try:
-        yield store
-    finally:
-        if request.param != "embedded":
-            await store._db.client.drop_database(database)
-        store.close()
 
 
 async def _conversation(store: Store, token: str | None = None) -> str:

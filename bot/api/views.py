@@ -52,6 +52,7 @@ def lead_json(lead: Lead, slot_names: list[str] | None = None) -> dict[str, Any]
         "skipped": lead.skipped,
         "details": lead.details,
         "conversation_ids": lead.conversation_ids,
+        "variants": lead.variants,
         "created_at": lead.created_at.isoformat(),
         "updated_at": lead.updated_at.isoformat(),
     }
@@ -85,6 +86,7 @@ def conversation_json(
         "agent_id": conv.agent_id,
         "outcome": conv.outcome,
         "outcome_value": conv.outcome_value,
+        "variants": conv.variants,
         "last_seq": conv.last_seq,
         "created_at": conv.created_at.isoformat(),
         "updated_at": conv.updated_at.isoformat(),
