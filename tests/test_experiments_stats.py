@@ -248,3 +248,21 @@ def test_as_json_shape() -> None:
     assert a["qualified"]["p_value"] is None
     assert b["qualified"] == {"count": 45, "rate": 0.45, "low": 0.3561, "high": 0.5476, "p_value": 0.02846}
     assert b["completed"] == {"count": 0, "rate": 0.0, "low": 0.0, "high": 0.037, "p_value": None}
+
+
+def test_a_variant_switched_off_early_does_not_hold_the_verdict_back() -> None:
+    experiment = Experiment.model_validate(
+        {
+            "id": "x",
+            "target": "texts.greeting",
+            "variants": [{"id": "a"}, {"id": "b", "text": "B"}, {"id": "c", "text": "C", "weight": 0}],
+        }
+    )
+    outcomes = (
+        [Outcome("a", completed=False, qualified=i < 10, handed_off=False) for i in range(100)]
+        + [Outcome("b", completed=False, qualified=i < 40, handed_off=False) for i in range(100)]
+        + [Outcome("c", completed=False, qualified=False, handed_off=False) for _ in range(5)]
+    )
+    result = results(experiment, outcomes)
+    assert result.winner == "b"
+    assert [v.conversations for v in result.variants] == [100, 100, 5]  # still reported

@@ -8,6 +8,7 @@ the p-value of a two-sided pooled two-proportion z-test against the control.
 The winner, on the experiment's own metric (higher is better for all three):
 
 1. Every variant needs at least `min_conversations` conversations; until then there is no winner.
+   A variant switched off (weight 0) before reaching that is left out of the comparison.
 2. Each non-control variant is compared with the control. With k variants that is k - 1 tests,
    so a difference counts as significant only at p < alpha / (k - 1) (Bonferroni): otherwise, with
    many variants, one would look better than the control by chance alone.
@@ -190,11 +191,18 @@ def _judge(
     variants: list[VariantResult], metric: Metric, alpha: float, min_conversations: int
 ) -> tuple[str | None, str]:
     """(winner, verdict) on `metric`; variants[0] is the control."""
+    # A variant switched off (weight 0) before it had enough data would otherwise hold the
+    # verdict back forever: it gets no more conversations, so it is left out instead.
+    variants = [
+        v for i, v in enumerate(variants) if i == 0 or v.weight > 0 or v.conversations >= min_conversations
+    ]
     short = [v for v in variants if v.conversations < min_conversations]
     if short:
         have = ", ".join(f"{v.id} has {v.conversations}" for v in short)
         return None, f"Not enough data yet: each variant needs {min_conversations} conversations ({have})."
     control, others = variants[0], variants[1:]
+    if not others:
+        return None, f"No comparison: only {control.id} is still running."
     threshold = alpha / len(others)  # Bonferroni over the k - 1 comparisons with the control
     best_rate = max(v.on(metric).rate for v in others)
     if best_rate > control.on(metric).rate:
