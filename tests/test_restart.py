@@ -59,3 +59,31 @@ async def test_records_of_other_modules_survive_a_restart_too(tmp_path: Path) ->
             "_id": "u1",
             "email": "dana@example.com",
         }
+
+
+async def test_published_flow_versions_and_pins_survive_a_restart(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    from tests.conftest import AUTH
+
+    settings = make_settings(tmp_path / "data")
+    first = await aiohttp_client(create_app(settings))
+    before = await Visitor.connect(first)
+    await before.greeting()
+    body = (await api_get(first, "/api/flows/default"))["live"]
+    body["slots"][1]["question"] = "Which organisation are you with?"
+    assert (await first.put("/api/flows/default/draft", json=body, headers=AUTH)).status == 200
+    assert (await first.post("/api/flows/default/publish", headers=AUTH)).status == 200
+    await before.close()
+    await first.close()
+
+    second = await aiohttp_client(create_app(settings))
+    assert (await api_get(second, "/api/flows"))["flows"][0]["live_version"] == 2
+    back = await Visitor.connect(second, token=before.token)
+    await back.next_frame("message")  # the greeting, replayed
+    assert "Which company are you with?" in (await back.say("We need better lead routing"))["text"]
+    new = await Visitor.connect(second)
+    await new.greeting()
+    assert "Which organisation are you with?" in (await new.say("We need better lead routing"))["text"]
+    await back.close()
+    await new.close()
