@@ -64,6 +64,13 @@ def _variants(flow: Flow, raw: Any) -> dict[str, str]:
     if raw is not None and (not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values())):
         raise ApiError(422, 'variants maps experiment ids to variant ids, like {"short-greeting": "b"}')
     chosen = dict(raw or {})
+    experiments = {e.id: e for e in flow.experiments}
+    for experiment_id, variant_id in chosen.items():
+        experiment = experiments.get(experiment_id)
+        if experiment is None:
+            raise ApiError(422, f"the flow has no experiment {experiment_id!r}")
+        if experiment.variant(variant_id) is None:
+            raise ApiError(422, f"experiment {experiment_id!r} has no variant {variant_id!r}")
     return {e.id: chosen.get(e.id) or e.control.id for e in flow.experiments}
 
 

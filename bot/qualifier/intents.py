@@ -41,7 +41,8 @@ _HANDOFF = re.compile(
     r"|^\W*(?:a\s+)?(?:human|agent|operator|representative|rep|real\s+person|person|sales|someone)\W*$",
     _I,
 )
-_NEGATED = re.compile(r"\b(?:don'?t|do\s+not|no\s+need\s+to|not|never|without)\b[\w\s']{0,20}$", _I)
+# Typographic apostrophes too: phones type "don’t".
+_NEGATED = re.compile(r"\b(?:don['’]?t|do\s+not|no\s+need\s+to|not|never|without)\b[\w\s'’]{0,20}$", _I)
 
 
 def handoff_spans(text: str) -> list[tuple[int, int]]:
