@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -21,7 +20,6 @@ from bot.auth.web import setup_auth
 from bot.bus import Bus
 from bot.clock import CallableClock, LoopTimers, Timers
 from bot.conversations import Clock, Conversations, utcnow_clock
-from bot.embedded import embedded_store
 from bot.flow_versions import open_versions
 from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
@@ -30,7 +28,7 @@ from bot.ownership import Ownership
 from bot.pages import page_routes
 from bot.qualifier.graph import Qualifier
 from bot.settings import Settings
-from bot.store import Store, open_mongo
+from bot.storage import open_store
 from bot.tokens import api_token
 from channels.base import ChannelRegistry
 from channels.email_channel import setup_email_channel
@@ -42,20 +40,6 @@ log = logging.getLogger(__name__)
 # Turns still running at shutdown get this long to finish; the rest are answered by
 # whichever process next sees the conversation (`ensure_answered`).
 SHUTDOWN_GRACE_SECONDS = 10.0
-
-
-@contextlib.asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
-    if settings.mongodb_uri is None:
-        async with embedded_store(settings.data_dir, settings.database, settings.snapshot_seconds) as store:
-            yield store
-        return
-    store = open_mongo(settings.mongodb_uri, settings.database)
-    try:
-        await store.ensure_indexes()
-        yield store
-    finally:
-        store.close()
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:

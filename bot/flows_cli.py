@@ -31,10 +31,10 @@ def _now() -> datetime:
 
 
 def _run(action: Callable[[FlowVersions], Awaitable[int]]) -> int:
-    from bot.app import open_store
     from bot.assets import flows_dir
     from bot.flow_versions import open_versions
     from bot.flowbook import FlowBook
+    from bot.storage import open_store
     from bot.store import NotFound
 
     settings = Settings.from_env()

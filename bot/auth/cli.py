@@ -40,7 +40,7 @@ def _fail(message: str) -> int:
 
 
 def _run(action: Action) -> int:
-    from bot.app import open_store  # the server's imports, only for the commands that need them
+    from bot.storage import open_store  # the server's imports, only for the commands that need them
 
     settings = Settings.from_env()
 
