@@ -24,6 +24,7 @@ from bot.flow_versions import open_versions
 from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
 from bot.inbox.web import setup_inbox
+from bot.llm.runtime import LlmRuntime
 from bot.ownership import Ownership
 from bot.pages import page_routes
 from bot.qualifier.graph import Qualifier
@@ -49,6 +50,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         versions = await open_versions(store, clock=app[keys.CLOCK])
         app[keys.AUDIT] = versions.audit
         await app[keys.FLOWS].attach(versions)
+        llm = LlmRuntime(settings.llm) if settings.llm is not None else None
         jobs = Scheduler(limit=None, pending_limit=100_000, close_timeout=SHUTDOWN_GRACE_SECONDS)
         app[keys.CONVERSATIONS] = Conversations(
             store=store,
@@ -58,11 +60,14 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             jobs=jobs,
             qualifier=app[keys.QUALIFIER],
             clock=app[keys.CLOCK],
+            llm=llm,
         )
         try:
             yield
         finally:
             await jobs.wait_and_close(timeout=SHUTDOWN_GRACE_SECONDS)
+            if llm is not None:
+                await llm.aclose()
 
 
 async def _close_sockets(app: web.Application) -> None:

@@ -30,6 +30,16 @@ class Typing:
 
 
 @dataclass(frozen=True)
+class ReplyDelta:
+    """A piece of the bot's reply as the model writes it (LLM mode). The stored `message` that
+    follows is the reply; `reset` clears what the pieces showed (a retry, or the offline reply)."""
+
+    conversation_id: str
+    text: str
+    reset: bool = False
+
+
+@dataclass(frozen=True)
 class QueuePosition:
     """A waiting conversation's place in its team's queue (None once it left the queue)."""
 
@@ -76,6 +86,7 @@ Event = (
     | OfferChanged
     | DeliveryChanged
     | AttachmentsAdded
+    | ReplyDelta
 )
 
 # Inbox sockets listen to every conversation at once.

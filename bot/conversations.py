@@ -18,11 +18,14 @@ from typing import Any
 
 from aiojobs import Scheduler
 
-from bot.bus import Bus, ConversationChanged, MessageCreated, Typing
+from bot.bus import Bus, ConversationChanged, MessageCreated, ReplyDelta, Typing
 from bot.experiments.assign import apply as apply_variants
 from bot.experiments.assign import assign as assign_variants
 from bot.flowbook import FlowBook
 from bot.flows import Flow
+from bot.llm.budget import Budget
+from bot.llm.client import ChatMessage
+from bot.llm.runtime import LlmRuntime
 from bot.models import (
     BOT_MODES,
     Conversation,
@@ -38,11 +41,17 @@ from bot.models import (
 )
 from bot.qualifier.graph import Qualifier, Turn
 from bot.qualifier.intents import detect_intents
+from bot.qualifier.llm_turn import LlmTurn
 from bot.qualifier.state import Memory
 from bot.store import Store, new_visitor_token
 from channels.base import ChannelRegistry
 
 log = logging.getLogger(__name__)
+
+# LLM mode: how much of the conversation the model sees, and the longest reply it may write
+# (a chat message, not an essay; the offline texts are far shorter).
+HISTORY_MESSAGES = 12
+REPLY_MAX_CHARS = 800
 
 Clock = Callable[[], datetime]
 
@@ -85,8 +94,10 @@ class Conversations:
         jobs: Scheduler,
         qualifier: Qualifier | None = None,
         clock: Clock = utcnow_clock,
+        llm: LlmRuntime | None = None,
     ) -> None:
         self.store = store
+        self.llm = llm  # LLM mode (docs/llm.md); None: offline only
         self.bus = bus
         self.flows = flows
         self.channels = channels
@@ -282,6 +293,7 @@ class Conversations:
             memory["opted_out"] = True  # opted out anywhere: only START and the like bring them back
         if conv.mode == "closed":
             memory["closed"] = True  # however it was closed, the bot does not start over
+        llm = await self._llm_turn(conv, flow, lead) if not memory.get("opted_out") else None
         turn = await self.qualifier.turn(
             flow,
             text=message.text,
@@ -290,7 +302,10 @@ class Conversations:
             details=dict(lead.details),
             skipped=list(lead.skipped),
             now=self.clock(),
+            llm=llm,
         )
+        if llm is not None:
+            await self.store.add_llm_usage(conv.id, llm.budget.record.summary(), llm.events)
         lead.slots, lead.details, lead.skipped = turn.slots, turn.details, turn.skipped
         lead.score = turn.score["score"]
         lead.grade = turn.score["grade"]
@@ -330,6 +345,33 @@ class Conversations:
         if mode == "pending_human" and conv.mode == "pending_human" and self.on_handoff is not None:
             await self.on_handoff(conv, lead)  # routes and queues it, and says so on the bus
         return conv, messages[-1].seq if messages else message.seq
+
+    async def _llm_turn(self, conv: Conversation, flow: Flow, lead: Lead) -> LlmTurn | None:
+        """LLM mode's part of this turn, when it is on for the server and the flow."""
+        if self.llm is None or not flow.llm.enabled:
+            return None
+        config = self.llm.config
+        recent = await self.store.messages_after(conv.id, max(0, conv.last_seq - HISTORY_MESSAGES))
+        history = [
+            ChatMessage("visitor" if m.sender == "visitor" else "bot", m.text)
+            for m in recent
+            if not m.private and m.sender != "system" and m.text.strip()
+        ]
+        if not history or history[-1].role != "visitor":
+            return None  # nothing of the visitor's to answer (a file without words …)
+
+        async def on_delta(text: str, reset: bool) -> None:
+            self.bus.publish(ReplyDelta(conv.id, text, reset=reset))
+
+        return LlmTurn(
+            client=self.llm.client(flow.llm.model),
+            budget=Budget.for_turn(config.turn_seconds, config.prices),
+            history=history,
+            lead_contacts={c for c in (lead.email, lead.phone) if c},
+            max_chars=REPLY_MAX_CHARS,
+            max_output_tokens=flow.llm.max_output_tokens or config.max_output_tokens,
+            on_delta=on_delta,
+        )
 
     # -- outbound --------------------------------------------------------------------
 

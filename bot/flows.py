@@ -191,6 +191,23 @@ class Texts(_Strict):
         return value
 
 
+class FlowLlm(_Strict):
+    """How LLM mode works on this flow (docs/llm.md); without LLM mode it is ignored."""
+
+    enabled: bool = True
+    model: str | None = Field(default=None, min_length=1, max_length=100)  # None: LEADBOT_LLM_MODEL
+    max_output_tokens: int | None = Field(default=None, ge=16, le=4000)  # None: LEADBOT_LLM_MAX_OUTPUT_TOKENS
+    extract: bool = True  # the model proposes slot values from free text (checked like typed ones)
+    compose: bool = True  # the model words the replies, in the visitor's language
+    # Facts the bot may answer visitors' questions from; without it, it answers none.
+    knowledge: str | None = Field(default=None, min_length=1, max_length=20_000)
+    # What the bot may say about prices; without it, a reply that names a price is not sent.
+    prices: str | None = Field(default=None, min_length=1, max_length=2_000)
+    # Links a reply may hold: hosts ("example.com") or URL prefixes; any other link blocks the reply.
+    allowed_urls: tuple[str, ...] = ()
+    tone: str | None = Field(default=None, min_length=1, max_length=300)  # e.g. "warm, brief, no emoji"
+
+
 class Handoff(_Strict):
     # After this many turns in a row in which nothing was understood, the bot hands off
     # with reason `not_understood` instead of looping.
@@ -464,6 +481,7 @@ class Flow(_Strict):
     business_hours: BusinessHours | None = None  # None: always open
     whatsapp: WhatsApp | None = None  # None: nothing goes out on WhatsApp once its window closes
     experiments: tuple[Experiment, ...] = ()  # A/B tests of its texts (bot/experiments/model.py)
+    llm: FlowLlm = FlowLlm()  # LLM mode on this flow (docs/llm.md)
 
     @model_validator(mode="after")
     def _consistent(self) -> Flow:

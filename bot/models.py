@@ -129,6 +129,8 @@ class Conversation(_Record):
     last_inbound_at: datetime | None = None
     # A/B tests: the variant of each of the flow's experiments this conversation sees.
     variants: dict[str, str] = Field(default_factory=dict)
+    # LLM mode's running totals: turns, attempts, failures by kind, tokens, cost, outcomes.
+    llm: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from bot.llm.config import LlmConfig
 
 N = TypeVar("N", int, float)
 ProxyNetwork = IPv4Network | IPv6Network
@@ -211,6 +214,7 @@ class Settings:
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_types: frozenset[str] = DEFAULT_ATTACHMENT_TYPES
     attachment_secret: str | None = field(default=None, repr=False)  # None → generated, in data_dir
+    llm: LlmConfig | None = None  # LLM mode (docs/llm.md); None: offline understanding and texts
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -257,6 +261,7 @@ class Settings:
             ),
             attachment_types=_content_types(env.get("LEADBOT_ATTACHMENT_TYPES")),
             attachment_secret=env.get("LEADBOT_ATTACHMENT_SECRET") or None,
+            llm=_llm(env),
         )
 
     @property
@@ -266,3 +271,10 @@ class Settings:
     @property
     def twilio_enabled(self) -> bool:
         return self.twilio_account_sid is not None and self.twilio_auth_token is not None
+
+
+def _llm(env: Mapping[str, str]) -> LlmConfig | None:
+    # Imported here: bot.llm.config reports its errors as this module's SettingsError.
+    from bot.llm.config import LlmConfig
+
+    return LlmConfig.from_env(env)

@@ -460,6 +460,22 @@ class Store:
         if parked is not None:
             await self.update_delivery(provider_id, parked["status"], parked.get("error"))
 
+    async def add_llm_usage(self, conv_id: str, summary: Mapping[str, Any], events: list[str]) -> None:
+        """Add one turn's LLM accounting to the conversation's running totals (`llm`)."""
+        inc: dict[str, float] = {
+            "llm.turns": 1,
+            "llm.attempts": summary["attempts"],
+            "llm.seconds": summary["seconds"],
+            "llm.input_tokens": summary["input_tokens"],
+            "llm.output_tokens": summary["output_tokens"],
+            "llm.cost_usd": summary["cost_usd"],
+        }
+        for kind in summary["failures"]:
+            inc[f"llm.failures.{kind}"] = inc.get(f"llm.failures.{kind}", 0) + 1
+        for event in events:
+            inc[f"llm.outcomes.{event}"] = inc.get(f"llm.outcomes.{event}", 0) + 1
+        await self.conversations.update_one({"_id": conv_id}, {"$inc": inc})
+
     async def add_attachments(
         self, message_id: str, attachments: list[Attachment], notes: Mapping[str, Any] | None = None
     ) -> Message:

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from bot import keys
-from bot.bus import ConversationChanged, Event, MessageCreated, QueuePosition, Typing
+from bot.bus import ConversationChanged, Event, MessageCreated, QueuePosition, ReplyDelta, Typing
 from bot.conversations import Conversations
 from bot.frames import FrameError, read_frames
 from bot.models import Conversation, Inbound, Message
@@ -134,6 +134,11 @@ class ChatSocket:
                     await self.ws.send_json({"type": "typing", "from": item.sender, "author": item.author})
             elif isinstance(item, QueuePosition):
                 await self.ws.send_json({"type": "queue", "position": item.position, "team": item.team})
+            elif isinstance(item, ReplyDelta):
+                frame: dict[str, Any] = {"type": "delta", "text": item.text}
+                if item.reset:
+                    frame["reset"] = True
+                await self.ws.send_json(frame)
             elif isinstance(item, ConversationChanged):
                 self.conv = item.conversation
 

@@ -91,6 +91,8 @@ def conversation_json(
         "created_at": conv.created_at.isoformat(),
         "updated_at": conv.updated_at.isoformat(),
     }
+    if conv.llm:
+        out["llm"] = conv.llm
     if conv.channel == WHATSAPP:
         out["whatsapp_window"] = whatsapp_window_json(conv, now or utcnow())
     if lead is not None:

@@ -17,6 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 from bot.flows import Flow
 from bot.models import Expects, HandoffReason
 from bot.qualifier import compose, nodes
+from bot.qualifier.llm_turn import LlmTurn
 from bot.qualifier.state import Decision, Memory, TurnContext, TurnState
 
 QualifierGraph = CompiledStateGraph[TurnState, TurnContext, TurnState, TurnState]
@@ -68,6 +69,7 @@ class Qualifier:
         details: dict[str, Any],
         skipped: list[str],
         now: datetime | None = None,
+        llm: LlmTurn | None = None,
     ) -> Turn:
         state: TurnState = {
             "text": text,
@@ -76,7 +78,7 @@ class Qualifier:
             "details": details,
             "skipped": skipped,
         }
-        context = TurnContext(flow=flow, now=now or datetime.now(UTC))
+        context = TurnContext(flow=flow, now=now or datetime.now(UTC), llm=llm)
         out = cast(TurnState, await self.graph.ainvoke(state, context=context))
         expects = out.get("expects")
         return Turn(

@@ -28,6 +28,13 @@ async def understand(state: TurnState, runtime: Runtime[TurnContext]) -> dict[st
         last_answered=memory.get("last_answered"),
         today=runtime.context.today,
     )
+    llm, flow = runtime.context.llm, runtime.context.flow
+    # Whole-message keywords (STOP, START, HELP) need no model; neither does an opted-out visitor.
+    keyword = {"opt_out", "opt_in", "help"} & extraction.intents
+    if llm is not None and flow.llm.extract and not keyword and not memory.get("opted_out"):
+        extraction = await llm.propose(
+            flow, extraction, asked=memory.get("asked"), today=runtime.context.today
+        )
     return {"extraction": extraction, "asked_before": memory.get("asked"), "opted_in": False}
 
 
@@ -171,6 +178,14 @@ async def compose_reply(state: TurnState, runtime: Runtime[TurnContext]) -> dict
     reply = await _compose(state, runtime)
     if state.get("greet_now") and reply.get("reply"):
         reply["reply"] = f"{runtime.context.flow.texts.greeting}\n\n{reply['reply']}"
+    llm, flow = runtime.context.llm, runtime.context.flow
+    # The opt-out confirmation is said exactly as the flow words it: it is a legal notice.
+    if llm is not None and flow.llm.compose and reply.get("reply") and state["decision"] != "opt_out":
+        written = await llm.write(
+            flow, reply["reply"], facts=state.get("slots", {}), may_answer="?" in state.get("text", "")
+        )
+        if written:
+            reply["reply"] = written
     return reply
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from bot.flows import Flow
 from bot.qualifier.extract import Extraction
+
+if TYPE_CHECKING:
+    from bot.qualifier.llm_turn import LlmTurn
 
 Decision = Literal[
     "ask",  # ask the next missing slot (or the same one again)
@@ -64,6 +67,7 @@ class TurnState(TypedDict, total=False):
 class TurnContext:
     flow: Flow
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    llm: LlmTurn | None = None  # LLM mode for this turn; None: offline only
 
     @property
     def today(self) -> date:

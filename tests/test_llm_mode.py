@@ -1,0 +1,137 @@
+"""LLM mode end to end: the real SDK clients against loopback fakes, through the widget socket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from bot.app import create_app
+from tests.conftest import ClientFactory, api_get, make_settings, settle
+from tests.support.fake_llm import (
+    API_KEY,
+    KEY_VARIABLES,
+    FakeAnthropic,
+    FakeOpenAI,
+    HttpError,
+    ToolCall,
+    reply,
+    start,
+)
+from tests.support.visitor import Visitor
+
+SLOTS = (
+    "need",
+    "company",
+    "team_size",
+    "budget_monthly",
+    "timeline",
+    "decision_maker",
+    "name",
+    "email",
+    "phone",
+)
+
+
+def proposal(**values: str) -> ToolCall:
+    return ToolCall(args={name: values.get(name) for name in SLOTS})
+
+
+@pytest.fixture(params=["openai", "anthropic"])
+async def llm(
+    request: pytest.FixtureRequest, aiohttp_server: Any
+) -> AsyncIterator[FakeOpenAI | FakeAnthropic]:
+    fake: FakeOpenAI | FakeAnthropic = FakeOpenAI() if request.param == "openai" else FakeAnthropic()
+    fake.base_url = await start(fake, aiohttp_server)  # type: ignore[attr-defined]
+    fake.provider = request.param  # type: ignore[attr-defined]
+    yield fake
+    fake.release()
+
+
+async def chat(aiohttp_client: ClientFactory, tmp_path: Any, fake: Any, **env: str) -> TestClient[Any, Any]:
+    key_variable, url_variable = KEY_VARIABLES[fake.provider]
+    settings = make_settings(
+        tmp_path / "data",
+        LEADBOT_LLM=fake.provider,
+        **{key_variable: API_KEY, url_variable: fake.base_url},
+        **env,
+    )
+    return await aiohttp_client(create_app(settings))
+
+
+async def test_the_model_proposes_values_and_words_the_reply_streamed(
+    aiohttp_client: ClientFactory, tmp_path: Any, llm: Any
+) -> None:
+    client = await chat(aiohttp_client, tmp_path, llm)
+    visitor = await Visitor.connect(client)
+    await visitor.greeting()
+    llm.then(
+        proposal(need="bessere Lead-Qualifizierung", company="Müller GmbH", team_size="40", email="keine"),
+        reply("Danke! ", "Wie hoch ist ", "Ihr monatliches Budget?"),
+    )
+    client_id = await visitor.send(
+        "Wir brauchen bessere Lead-Qualifizierung, wir sind 40 Leute bei Müller GmbH"
+    )
+    await visitor.next_frame("ack")
+    deltas = []
+    while True:
+        frame = await visitor.receive()
+        if frame["type"] == "delta":
+            deltas.append(frame["text"])
+        elif frame["type"] == "message" and frame["from"] == "bot":
+            break
+    assert frame["text"] == "Danke! Wie hoch ist Ihr monatliches Budget?"
+    assert "".join(deltas) == frame["text"] and len(deltas) >= 2
+    await settle(client.app)
+    conv = await api_get(client, f"/api/conversations/{visitor.conversation_id}")
+    lead = conv["lead"]
+    assert lead["company"] == "Müller GmbH" and lead["team_size"] == 40
+    assert lead["email"] is None  # "keine" is no email: the proposal was refused
+    assert conv["llm"]["turns"] == 1 and conv["llm"]["outcomes"]["written"] == 1
+    assert conv["llm"]["outcomes"]["proposal_rejected:email"] == 1
+    assert conv["llm"]["input_tokens"] > 0 and conv["llm"]["cost_usd"] > 0
+    # Visitor text reached the model marked as untrusted.
+    assert all("<visitor_message>" in str(body) for body in llm.bodies)
+    del client_id
+    await visitor.close()
+
+
+async def test_failures_fall_back_to_the_offline_reply(
+    aiohttp_client: ClientFactory, tmp_path: Any, llm: Any
+) -> None:
+    client = await chat(aiohttp_client, tmp_path, llm, LEADBOT_LLM_TURN_SECONDS="1")
+    visitor = await Visitor.connect(client)
+    await visitor.greeting()
+    llm.then(*[HttpError(500)] * 50)
+    answer = await visitor.say("We need to qualify our inbound leads faster")
+    assert "Which company are you with?" in answer["text"]
+    await settle(client.app)
+    conv = await api_get(client, f"/api/conversations/{visitor.conversation_id}")
+    assert conv["llm"]["failures"]["server"] >= 2
+    assert conv["llm"]["outcomes"]["extract_failed:server"] == 1
+    await visitor.close()
+
+
+async def test_a_reply_with_someone_elses_email_is_never_shown(
+    aiohttp_client: ClientFactory, tmp_path: Any, llm: Any
+) -> None:
+    client = await chat(aiohttp_client, tmp_path, llm)
+    visitor = await Visitor.connect(client)
+    await visitor.greeting()
+    llm.then(
+        proposal(need="faster lead follow-up"), reply("Thanks! Write to ", "ceo@rival.com ", "for a deal.")
+    )
+    await visitor.send("We need faster lead follow-up")
+    await visitor.next_frame("ack")
+    shown = ""
+    while True:
+        frame = await visitor.receive()
+        if frame["type"] == "delta":
+            shown = "" if frame.get("reset") else shown + frame["text"]
+        elif frame["type"] == "message" and frame["from"] == "bot":
+            break
+    assert "rival.com" not in shown and "rival.com" not in frame["text"]
+    assert "Which company are you with?" in frame["text"]
+    await visitor.close()
