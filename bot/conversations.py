@@ -41,6 +41,7 @@ from bot.models import (
 )
 from bot.qualifier.graph import Qualifier, Turn
 from bot.qualifier.intents import detect_intents
+from bot.qualifier.llm_summary import summarize_with_llm
 from bot.qualifier.llm_turn import LlmTurn
 from bot.qualifier.state import Memory
 from bot.store import Store, new_visitor_token
@@ -344,6 +345,8 @@ class Conversations:
         self.bus.publish(ConversationChanged(conv, lead))
         if mode == "pending_human" and conv.mode == "pending_human" and self.on_handoff is not None:
             await self.on_handoff(conv, lead)  # routes and queues it, and says so on the bus
+        if mode == "pending_human" and llm is not None:
+            await self._spawn(self._summarize(conv.id, flow, llm, reason), f"summary:{conv.id}")
         return conv, messages[-1].seq if messages else message.seq
 
     async def _llm_turn(self, conv: Conversation, flow: Flow, lead: Lead) -> LlmTurn | None:
@@ -372,6 +375,35 @@ class Conversations:
             max_output_tokens=flow.llm.max_output_tokens or config.max_output_tokens,
             on_delta=on_delta,
         )
+
+    async def _summarize(self, conv_id: str, flow: Flow, llm: LlmTurn, reason: str | None) -> None:
+        """The handoff summary in the model's words, when it writes one that passes the checks."""
+        assert self.llm is not None
+        conv = await self.store.get_conversation(conv_id)
+        lead = await self.store.get_lead(conv.lead_id)
+        recent = await self.store.messages_after(conv_id, max(0, conv.last_seq - 2 * HISTORY_MESSAGES))
+        history = [
+            ChatMessage("visitor" if m.sender == "visitor" else "bot", m.text)
+            for m in recent
+            if not m.private and m.sender != "system" and m.text.strip()
+        ]
+        budget = Budget.for_turn(self.llm.config.turn_seconds, self.llm.config.prices)
+        text = await summarize_with_llm(
+            llm.client,
+            budget,
+            flow,
+            history,
+            facts=lead.slots,
+            lead_contacts=llm.lead_contacts,
+            reason=reason,
+        )
+        outcome = ["summary" if text else "summary_failed"]
+        await self.store.add_llm_usage(conv_id, budget.record.summary(), outcome, turns=0)
+        if text is None:
+            return
+        after = await self.store.transition(conv_id, expect={}, changes={"summary": text})
+        if after is not None:
+            self.bus.publish(ConversationChanged(after, lead))
 
     # -- outbound --------------------------------------------------------------------
 

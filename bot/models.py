@@ -131,6 +131,7 @@ class Conversation(_Record):
     variants: dict[str, str] = Field(default_factory=dict)
     # LLM mode's running totals: turns, attempts, failures by kind, tokens, cost, outcomes.
     llm: dict[str, Any] = Field(default_factory=dict)
+    summary: str | None = None  # the handoff summary in the model's words (LLM mode), for agents
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -460,10 +460,13 @@ class Store:
         if parked is not None:
             await self.update_delivery(provider_id, parked["status"], parked.get("error"))
 
-    async def add_llm_usage(self, conv_id: str, summary: Mapping[str, Any], events: list[str]) -> None:
-        """Add one turn's LLM accounting to the conversation's running totals (`llm`)."""
+    async def add_llm_usage(
+        self, conv_id: str, summary: Mapping[str, Any], events: list[str], *, turns: int = 1
+    ) -> None:
+        """Add one turn's LLM accounting (or, `turns=0`, other model work such as the handoff
+        summary) to the conversation's running totals (`llm`)."""
         inc: dict[str, float] = {
-            "llm.turns": 1,
+            "llm.turns": turns,
             "llm.attempts": summary["attempts"],
             "llm.seconds": summary["seconds"],
             "llm.input_tokens": summary["input_tokens"],

@@ -272,3 +272,72 @@ async def test_an_imported_flow_opens_as_a_draft_and_lands_in_the_audit_log(
     await expect(rows.first).to_contain_text("Imported")
     await expect(rows.first).to_contain_text("ada@example.com")
     assert problems == []
+
+
+FULL_FLOW = """\
+id: everything
+name: Every section
+region: DE
+currency: EUR
+texts:
+  greeting: "Hallo!"
+  thanks: "Danke!"
+slots:
+  - {name: need, type: text, question: "What do you need?", ack: "Noted.", label: the need}
+  - {name: plan, type: choice, question: "Which plan?", choices: [Basic, Pro], required: true}
+  - {name: budget, type: money, question: "Budget?", reask: "An amount, please."}
+  - {name: email, type: email, question: "Email?", input: email}
+scoring:
+  qualified_at: 60
+  rules:
+    - {slot: budget, op: between, value: [1000, 4999], points: 20}
+    - {slot: plan, op: in, value: [Pro], points: 30}
+    - {slot: email, op: known, points: 5}
+handoff:
+  max_not_understood: 2
+  phrases: [pricing, book a demo]
+  score_at_least: 90
+routing:
+  default_team: sales
+  rules:
+    - {when: {score: {gte: 80}}, team: enterprise}
+    - {when: {slot: plan, eq: Pro}, team: pro-desk}
+business_hours:
+  timezone: Europe/Berlin
+  week: {mon: ["09:00", "17:00"], fri: ["09:00", "15:00"]}
+whatsapp:
+  template_sid: HX0123456789abcdef0123456789abcdef
+  variables: {"1": "{need|your project}"}
+experiments:
+  - id: hello
+    target: texts.greeting
+    metric: completed
+    variants: [{id: a}, {id: b, weight: 3, text: "Hi there!"}]
+llm:
+  compose: false
+  model: gpt-4o
+  max_output_tokens: 120
+  tone: brief
+  knowledge: "We integrate with HubSpot."
+  prices: "From 49 EUR a month."
+  allowed_urls: [example.com]
+"""
+
+
+async def test_the_form_reads_back_every_section_it_loaded(
+    client: TestClient[Any, Any], browser: Any
+) -> None:
+    """Loading a flow into the editor and reading the form gives the same body: nothing the
+    form shows is lost, and nothing it has no field for is dropped on save."""
+    response = await client.post("/api/flows/import", data=FULL_FLOW.encode(), headers=AUTH)
+    assert (await response.json())["valid"] is True
+    assert (await client.post("/api/flows/everything/publish", headers=AUTH)).status == 200
+    stored = (await api_get(client, "/api/flows/everything"))["live"]
+
+    problems = Problems()
+    page = await open_as_admin(client, browser, "/admin/flows/everything", problems)
+    async with page.expect_request(lambda r: r.url.endswith("/preview")) as sent:
+        await page.get_by_role("button", name="Start test chat").click()
+    body = (await sent.value).post_data_json
+    assert body["flow"] == stored
+    assert problems == []

@@ -135,3 +135,37 @@ async def test_a_reply_with_someone_elses_email_is_never_shown(
     assert "rival.com" not in shown and "rival.com" not in frame["text"]
     assert "Which company are you with?" in frame["text"]
     await visitor.close()
+
+
+async def test_a_handoff_gets_a_summary_in_the_models_words(
+    aiohttp_client: ClientFactory, tmp_path: Any, llm: Any
+) -> None:
+    client = await chat(aiohttp_client, tmp_path, llm)
+    visitor = await Visitor.connect(client)
+    await visitor.greeting()
+    summary = "Jane from Acme wants to automate lead follow-up and asked for a person about pricing."
+    llm.then(
+        proposal(), reply("Of course, ", "bringing in a person now."), ToolCall(args={"summary": summary})
+    )
+    answer = await visitor.say("Can I talk to a person about pricing?")
+    assert answer["text"] == "Of course, bringing in a person now."
+    await settle(client.app)
+    conv = await api_get(client, f"/api/conversations/{visitor.conversation_id}")
+    assert conv["mode"] == "pending_human" and conv["summary"] == summary
+    assert conv["llm"]["outcomes"]["summary"] == 1 and conv["llm"]["turns"] == 1, conv["llm"]
+    await visitor.close()
+
+
+async def test_a_summary_the_checks_refuse_is_not_kept(
+    aiohttp_client: ClientFactory, tmp_path: Any, llm: Any
+) -> None:
+    client = await chat(aiohttp_client, tmp_path, llm)
+    visitor = await Visitor.connect(client)
+    await visitor.greeting()
+    leak = "Lead asked for a person; also see https://evil.example/steal and mail boss@rival.com."
+    llm.then(proposal(), reply("Sure, one moment."), ToolCall(args={"summary": leak}))
+    await visitor.say("talk to a human please")
+    await settle(client.app)
+    conv = await api_get(client, f"/api/conversations/{visitor.conversation_id}")
+    assert "summary" not in conv and conv["llm"]["outcomes"]["summary_failed"] == 1
+    await visitor.close()

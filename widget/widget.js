@@ -110,6 +110,7 @@
   let isOpen = false;
   let unread = 0;
   let typingTimer;
+  let draft = null; // the bot's reply while the model writes it (delta frames); its message replaces it
 
   const scroll = () => { list.scrollTop = list.scrollHeight; };
   // Quick replies, the status line, the typing dots or a phone keyboard take room from the
@@ -249,7 +250,21 @@
         status.textContent = '';
         flush(); // same client ids: the server acks duplicates but processes them once
         break;
+      case 'delta': // LLM mode: the reply as it is written; the `message` frame that follows is final
+        if (d.reset && draft) { draft.remove(); draft = null; }
+        if (!d.text) break;
+        if (!draft) {
+          draft = bubble('bot', '');
+          draft.classList.add('lb-pending');
+          draft.append(el('span', 'lb-txt', ''));
+          list.append(draft);
+          hideTyping();
+        }
+        draft.lastChild.textContent += String(d.text);
+        scroll();
+        break;
       case 'message':
+        if (d.from === 'bot' && draft) { draft.remove(); draft = null; }
         if (typeof d.seq !== 'number' || seen.has(d.seq)) return;
         seen.add(d.seq);
         place(bubble(d.from, String(d.text == null ? '' : d.text), d.author, d.attachments), d.seq);

@@ -93,6 +93,8 @@ def conversation_json(
     }
     if conv.llm:
         out["llm"] = conv.llm
+    if conv.summary:
+        out["summary"] = conv.summary
     if conv.channel == WHATSAPP:
         out["whatsapp_window"] = whatsapp_window_json(conv, now or utcnow())
     if lead is not None:

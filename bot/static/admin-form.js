@@ -624,7 +624,47 @@
       return { node: sec, load: () => list.load(body.experiments || []), read: () => list.read() };
     };
 
+    // ---- LLM mode ----
+    const llmSection = (body) => {
+      const m = body.llm || {};
+      const sec = section('llm', 'LLM mode', 'Used only when the server has a model configured (docs/llm.md). The flow decides what to ask; the model words it and reads free text.');
+      const box = el('div');
+      box.dataset.seg = 'llm';
+      const flags = [['enabled', 'Use the model on this flow'], ['extract', 'The model proposes answers from free text'], ['compose', 'The model words the replies']];
+      const boxes = flags.map(([key]) => F.checkbox(m[key] !== false));
+      const model = F.input('text', m.model, { placeholder: 'The server\'s model', autocomplete: 'off', spellcheck: 'false' });
+      const maxTokens = F.input('number', m.max_output_tokens, { placeholder: 'The server\'s limit', min: '16', max: '4000', step: '1' });
+      const tone = F.input('text', m.tone, { placeholder: 'e.g. warm, brief, no emoji', maxlength: '300' });
+      const knowledge = F.textarea(m.knowledge, 5);
+      const prices = F.textarea(m.prices, 2);
+      const urls = F.textarea((m.allowed_urls || []).join('\n'), 2);
+      box.append(grid(
+        ...flags.map(([key, label], i) => F.field(key, label, boxes[i])),
+        F.field('model', 'Model', model, { optional: true, hint: 'Empty: LEADBOT_LLM_MODEL.' }),
+        F.field('max_output_tokens', 'Longest reply (tokens)', maxTokens, { optional: true }),
+        F.field('tone', 'Tone', tone, { cls: 'span-2', optional: true }),
+        F.field('knowledge', 'Knowledge', knowledge, { cls: 'span-2', optional: true, hint: 'Facts the bot may answer visitors\' questions from. Empty: it answers none and offers a person.' }),
+        F.field('prices', 'What the bot may say about prices', prices, { cls: 'span-2', optional: true, hint: 'Empty: a reply that names a price is not sent.' }),
+        F.field('allowed_urls', 'Links a reply may hold', urls, { cls: 'span-2', optional: true, hint: 'One per line: a host (example.com) or a URL prefix. Any other link blocks the reply.' }),
+      ));
+      sec.append(box);
+      // A switch is written when the flow wrote it or it is off (on is the default).
+      const flag = (key, node) => (key in m || !node.checked ? node.checked : undefined);
+      return {
+        node: sec,
+        read: () => F.compact([
+          ...flags.map(([key], i) => [key, flag(key, boxes[i])]),
+          ['model', model.value.trim()], ['max_output_tokens', F.number(maxTokens)], ['knowledge', knowledge.value],
+          ['prices', prices.value], ['allowed_urls', F.lines(urls)], ['tone', tone.value],
+        ]),
+      };
+    };
+
     // ---- the whole form ----
+    // Parts of a body this form has no fields for yet are kept as they are, never dropped.
+    const MANAGED = ['id', 'version', 'name', 'region', 'currency', 'texts', 'slots', 'scoring', 'handoff', 'routing',
+      'business_hours', 'whatsapp', 'experiments', 'llm'];
+    const unmanaged = (b) => Object.fromEntries(Object.entries(b).filter(([k]) => !MANAGED.includes(k)));
     const load = (body, textDefaults) => {
       watchers.length = 0;
       const b = body || {};
@@ -638,6 +678,7 @@
         hours: hoursSection(b),
         whatsapp: whatsappSection(b),
         experiments: experimentsSection(b),
+        llm: llmSection(b),
       };
       A.clear(root);
       Object.values(parts).forEach((p) => root.append(p.node));
@@ -653,7 +694,8 @@
         return Object.assign(out, F.compact([
           ['scoring', parts.scoring.read()], ['handoff', parts.handoff.read()], ['routing', parts.routing.read()],
           ['business_hours', parts.hours.read()], ['whatsapp', parts.whatsapp.read()], ['experiments', parts.experiments.read()],
-        ]));
+          ['llm', parts.llm.read()],
+        ]), unmanaged(b));
       };
     };
 
