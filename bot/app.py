@@ -25,6 +25,7 @@ from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
 from bot.inbox.web import setup_inbox
 from bot.llm.runtime import LlmRuntime
+from bot.metrics import Metrics, metrics_page
 from bot.ownership import Ownership
 from bot.pages import page_routes
 from bot.qualifier.graph import Qualifier
@@ -61,6 +62,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             qualifier=app[keys.QUALIFIER],
             clock=app[keys.CLOCK],
             llm=llm,
+            metrics=app[keys.METRICS],
         )
         try:
             yield
@@ -117,6 +119,7 @@ def create_app(
     app[keys.FLOWS] = flows or FlowBook.from_dir(settings.flows_dir or flows_dir(), settings.default_flow)
     app[keys.API_TOKEN], _ = api_token(settings)
     app[keys.BUS] = Bus()
+    app[keys.METRICS] = Metrics()
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
     app[keys.SOCKETS] = sockets
     app[keys.SHUTTING_DOWN] = asyncio.Event()
@@ -131,6 +134,7 @@ def create_app(
     setup_email_channel(app, channels)  # only when SMTP is configured; after the store
     app.on_shutdown.append(_close_sockets)
     app.add_routes(page_routes())
+    app.router.add_get("/metrics", metrics_page)
     app.add_routes(channels.routes())
     app.add_subapp("/api", create_api())
     setup_auth(app)

@@ -26,6 +26,7 @@ from bot.flows import Flow
 from bot.llm.budget import Budget
 from bot.llm.client import ChatMessage
 from bot.llm.runtime import LlmRuntime
+from bot.metrics import Metrics
 from bot.models import (
     BOT_MODES,
     Conversation,
@@ -96,8 +97,10 @@ class Conversations:
         qualifier: Qualifier | None = None,
         clock: Clock = utcnow_clock,
         llm: LlmRuntime | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics
         self.llm = llm  # LLM mode (docs/llm.md); None: offline only
         self.bus = bus
         self.flows = flows
@@ -306,7 +309,7 @@ class Conversations:
             llm=llm,
         )
         if llm is not None:
-            await self.store.add_llm_usage(conv.id, llm.budget.record.summary(), llm.events)
+            await self._account(conv.id, llm, llm.budget.record.summary(), llm.events)
         lead.slots, lead.details, lead.skipped = turn.slots, turn.details, turn.skipped
         lead.score = turn.score["score"]
         lead.grade = turn.score["grade"]
@@ -376,6 +379,14 @@ class Conversations:
             on_delta=on_delta,
         )
 
+    async def _account(
+        self, conv_id: str, llm: LlmTurn, summary: dict[str, Any], events: list[str], *, turns: int = 1
+    ) -> None:
+        """LLM work's tokens, cost, failures and outcomes: on the conversation and in the metrics."""
+        await self.store.add_llm_usage(conv_id, summary, events, turns=turns)
+        if self.metrics is not None:
+            self.metrics.observe_llm(llm.client.provider, llm.client.model, summary, events)
+
     async def _summarize(self, conv_id: str, flow: Flow, llm: LlmTurn, reason: str | None) -> None:
         """The handoff summary in the model's words, when it writes one that passes the checks."""
         assert self.llm is not None
@@ -398,7 +409,7 @@ class Conversations:
             reason=reason,
         )
         outcome = ["summary" if text else "summary_failed"]
-        await self.store.add_llm_usage(conv_id, budget.record.summary(), outcome, turns=0)
+        await self._account(conv_id, llm, budget.record.summary(), outcome, turns=0)
         if text is None:
             return
         after = await self.store.transition(conv_id, expect={}, changes={"summary": text})

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.handoff import Handoffs
     from bot.inbox.canned import CannedReplies
     from bot.inbox.hub import InboxHub
+    from bot.metrics import Metrics
     from bot.ownership import AgentDirectory, Ownership
     from bot.qualifier.graph import Qualifier
     from bot.settings import Settings
@@ -54,3 +55,4 @@ CANNED_REPLIES: web.AppKey[CannedReplies] = web.AppKey("canned_replies")
 ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments")
 ATTACHMENT_LINKS: web.AppKey[AttachmentLinks] = web.AppKey("attachment_links")
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

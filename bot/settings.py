@@ -214,6 +214,7 @@ class Settings:
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_types: frozenset[str] = DEFAULT_ATTACHMENT_TYPES
     attachment_secret: str | None = field(default=None, repr=False)  # None → generated, in data_dir
+    metrics_token: str | None = field(default=None, repr=False)  # None: /metrics needs no token
     llm: LlmConfig | None = None  # LLM mode (docs/llm.md); None: offline understanding and texts
 
     @classmethod
@@ -261,6 +262,7 @@ class Settings:
             ),
             attachment_types=_content_types(env.get("LEADBOT_ATTACHMENT_TYPES")),
             attachment_secret=env.get("LEADBOT_ATTACHMENT_SECRET") or None,
+            metrics_token=env.get("LEADBOT_METRICS_TOKEN") or None,
             llm=_llm(env),
         )
 

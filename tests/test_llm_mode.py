@@ -111,6 +111,11 @@ async def test_failures_fall_back_to_the_offline_reply(
     conv = await api_get(client, f"/api/conversations/{visitor.conversation_id}")
     assert conv["llm"]["failures"]["server"] >= 2
     assert conv["llm"]["outcomes"]["extract_failed:server"] == 1
+    metrics = await (await client.get("/metrics")).text()
+    failures = conv["llm"]["failures"]["server"]
+    assert f'leadbot_llm_failures_total{{kind="server",provider="{llm.provider}"}} {failures}.0' in metrics
+    assert 'leadbot_llm_outcomes_total{outcome="extract_failed"} 1.0' in metrics
+    assert 'leadbot_llm_outcomes_total{outcome="write_failed"} 1.0' in metrics
     await visitor.close()
 
 
@@ -169,3 +174,12 @@ async def test_a_summary_the_checks_refuse_is_not_kept(
     conv = await api_get(client, f"/api/conversations/{visitor.conversation_id}")
     assert "summary" not in conv and conv["llm"]["outcomes"]["summary_failed"] == 1
     await visitor.close()
+
+
+async def test_metrics_need_the_token_when_one_is_set(aiohttp_client: ClientFactory, tmp_path: Any) -> None:
+    client = await aiohttp_client(
+        create_app(make_settings(tmp_path / "data", LEADBOT_METRICS_TOKEN="m-secret"))
+    )
+    assert (await client.get("/metrics")).status == 401
+    response = await client.get("/metrics", headers={"Authorization": "Bearer m-secret"})
+    assert response.status == 200 and "leadbot_llm_attempts" in await response.text()
