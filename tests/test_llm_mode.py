@@ -20,6 +20,7 @@ from tests.support.fake_llm import (
     reply,
     start,
 )
+from tests.support.inbox import Agent, add_user
 from tests.support.visitor import Visitor
 
 SLOTS = (
@@ -158,6 +159,20 @@ async def test_a_handoff_gets_a_summary_in_the_models_words(
     conv = await api_get(client, f"/api/conversations/{visitor.conversation_id}")
     assert conv["mode"] == "pending_human" and conv["summary"] == summary
     assert conv["llm"]["outcomes"]["summary"] == 1 and conv["llm"]["turns"] == 1, conv["llm"]
+    # The agent's handoff package shows the model's summary and what the model cost.
+    dana = await Agent.sign_in(client, await add_user(client, "dana@example.com", name="Dana"))
+    inbox = await dana.socket()
+    await inbox.send({"type": "open", "conversation_id": visitor.conversation_id})
+    package = (await inbox.next_frame("conversation"))["conversation"]
+    assert package["summary"] == summary and package["summary_by"] == "llm"
+    tokens = conv["llm"]["input_tokens"] + conv["llm"]["output_tokens"]
+    assert package["llm"] == {
+        "turns": 1,
+        "tokens": tokens,
+        "cost_usd": conv["llm"]["cost_usd"],
+        "failures": 0,
+    }
+    await dana.close()
     await visitor.close()
 
 

@@ -117,6 +117,19 @@ def allowed_actions(conv: Conversation, user: User, offer: Offer | None) -> dict
     }
 
 
+def llm_use(totals: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What LLM mode spent on the conversation, for the agent's eye; None when it was not used."""
+    if not totals:
+        return None
+    failures = totals.get("failures") or {}
+    return {
+        "turns": int(totals.get("turns", 0)),
+        "tokens": int(totals.get("input_tokens", 0)) + int(totals.get("output_tokens", 0)),
+        "cost_usd": round(float(totals.get("cost_usd", 0.0)), 6),
+        "failures": int(sum(failures.values())),
+    }
+
+
 def handoff_package(
     conv: Conversation,
     lead: Lead,
@@ -148,6 +161,7 @@ def handoff_package(
         "flow": {"id": flow.id, "name": flow.name, "version": flow.version},
         "summary": conv.summary or summarize(flow, lead.slots, lead.details),
         "summary_by": "llm" if conv.summary else "bot",
+        "llm": llm_use(conv.llm),
         "slots": slots,
         "score_reasons": list(lead.score_reasons),
         "actions": allowed_actions(conv, user, offer),

@@ -579,6 +579,8 @@
     ];
     const w = c.whatsapp_window; // free text only within 24 h of the lead's last message
     if (w) facts.push(['WhatsApp', w.open ? `open until ${clockTime(w.closes_at)}` : 'closed: replies go as the approved template']);
+    const m = c.llm; // LLM mode's spend on this conversation
+    if (m) facts.push(['Model use', `${m.turns} turns · ${m.tokens} tokens · $${m.cost_usd.toFixed(4)}${m.failures ? ` · ${m.failures} failed calls` : ''}`]);
     $('pkg-contact').replaceChildren(...facts.map(([label, value]) => {
       const row = el('div', 'fact');
       row.append(el('dt', null, label), el('dd', value ? null : 'muted', value || 'not given'));
