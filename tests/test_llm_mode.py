@@ -169,7 +169,7 @@ async def test_a_handoff_gets_a_summary_in_the_models_words(
     assert package["llm"] == {
         "turns": 1,
         "tokens": tokens,
-        "cost_usd": conv["llm"]["cost_usd"],
+        "cost_usd": round(conv["llm"]["cost_usd"], 6),
         "failures": 0,
     }
     await dana.close()
