@@ -405,7 +405,7 @@ class Conversations:
             flow,
             history,
             facts=lead.slots,
-            lead_contacts=llm.lead_contacts,
+            lead_contacts={c for c in (lead.email, lead.phone) if c},  # those given in this turn too
             reason=reason,
         )
         outcome = ["summary" if text else "summary_failed"]

@@ -18,12 +18,13 @@ from datetime import date
 from typing import Any
 
 from bot.flows import Flow
-from bot.llm.budget import Budget
+from bot.llm.budget import Attempt, Budget
 from bot.llm.client import ChatMessage, LlmClient, StreamDone, TextDelta, ToolSpec
 from bot.llm.failure import LlmFailure
 from bot.llm.findings import price_promises
 from bot.llm.gate import ReleaseGate, ReplyBlocked
 from bot.llm.guard import check_reply
+from bot.llm.usage import Usage
 from bot.qualifier import prompts
 from bot.qualifier.extract import Extraction, Fact, extract
 
@@ -63,9 +64,11 @@ class LlmTurn:
                 system=system, messages=self.history, tool=tool, deadline=deadline
             )
 
+        # At most half the turn, retries included: the reply needs time too. The half shares the
+        # turn's record, so its attempts are counted with the others.
+        half = dataclasses.replace(self.budget, deadline=self.budget.clock() + self.budget.remaining / 2)
         try:
-            # At most half the turn: the reply needs time too.
-            proposal = await self.budget.run(call, attempt_seconds=max(0.5, self.budget.remaining / 2))
+            proposal = await half.run(call)
         except LlmFailure as failure:
             self.events.append(f"extract_failed:{failure.kind}")
             return x
@@ -98,11 +101,17 @@ class LlmTurn:
             flow, plan=plan, facts=facts, max_chars=self.max_chars, may_answer=may_answer
         )
         allowed = set(price_promises(plan))  # amounts the flow itself says (an acknowledged budget)
+        # The lead's own contacts include any given in this very turn ("Thanks! I'll use …").
+        contacts = self.lead_contacts | {
+            str(facts[slot.name])
+            for slot in flow.slots
+            if slot.type in ("email", "phone") and facts.get(slot.name)
+        }
 
         def check(text: str) -> list[str]:
             problems = check_reply(
                 text,
-                lead_contacts=self.lead_contacts,
+                lead_contacts=contacts,
                 allowed_urls=flow.llm.allowed_urls,
                 prices_allowed=bool(flow.llm.prices),
                 max_chars=self.max_chars,
@@ -118,18 +127,28 @@ class LlmTurn:
                 await self._emit("", reset=True)  # a retry starts over
                 shown = False
             gate = ReleaseGate(check)
+            started, usage = self.budget.clock(), Usage()
             events = self.client.stream(
                 system=system, messages=self.history, deadline=deadline, max_tokens=self.max_output_tokens
             )
-            async with contextlib.aclosing(events):
-                async for event in events:
-                    if isinstance(event, TextDelta):
-                        shown |= await self._emit(gate.feed(event.text))
-                        continue
-                    if event.truncated:
-                        raise LlmFailure("malformed", "the reply was cut off at the token limit")
-                    shown |= await self._emit(gate.finish(event.text))
-                    return event
+            try:
+                async with contextlib.aclosing(events):
+                    async for event in events:
+                        if isinstance(event, TextDelta):
+                            shown |= await self._emit(gate.feed(event.text))
+                            continue
+                        usage = event.usage
+                        if event.truncated:  # billed all the same
+                            raise LlmFailure(
+                                "malformed", "the reply was cut off at the token limit", usage=usage
+                            )
+                        shown |= await self._emit(gate.finish(event.text))
+                        return event
+            except ReplyBlocked:
+                # The call worked and is billed (its tokens are known if the stream got to its
+                # end); code refused the text. The budget lets this pass unrecorded: count it here.
+                self.budget.record.attempts.append(Attempt(None, self.budget.clock() - started, usage))
+                raise
             raise LlmFailure("malformed", "the stream ended without its final event")
 
         try:
