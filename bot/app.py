@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -29,6 +30,8 @@ from bot.metrics import Metrics, metrics_page
 from bot.ownership import Ownership
 from bot.pages import page_routes
 from bot.qualifier.graph import Qualifier
+from bot.redis_link import RETRY_SECONDS as REDIS_RETRY_SECONDS
+from bot.redis_link import RedisLink
 from bot.settings import Settings
 from bot.storage import open_store
 from bot.tokens import api_token
@@ -42,6 +45,29 @@ log = logging.getLogger(__name__)
 # Turns still running at shutdown get this long to finish; the rest are answered by
 # whichever process next sees the conversation (`ensure_answered`).
 SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    """Watch Redis: while it is unreachable, try it every second so recovery needs no traffic."""
+    link = app[keys.REDIS]
+    watcher = asyncio.create_task(_watch_redis(link), name="redis-watch") if link.configured else None
+    if link.configured:
+        await link.ping()  # start in the right mode; an unreachable Redis is no reason not to start
+    try:
+        yield
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        await link.close()
+
+
+async def _watch_redis(link: RedisLink) -> None:
+    while True:
+        await asyncio.sleep(REDIS_RETRY_SECONDS)
+        if not link.healthy:
+            await link.ping()
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
@@ -120,6 +146,8 @@ def create_app(
     app[keys.API_TOKEN], _ = api_token(settings)
     app[keys.BUS] = Bus()
     app[keys.METRICS] = Metrics()
+    app[keys.REDIS] = RedisLink(settings.redis_url)
+    app.cleanup_ctx.append(_redis)
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
     app[keys.SOCKETS] = sockets
     app[keys.SHUTTING_DOWN] = asyncio.Event()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bot.metrics import Metrics
     from bot.ownership import AgentDirectory, Ownership
     from bot.qualifier.graph import Qualifier
+    from bot.redis_link import RedisLink
     from bot.settings import Settings
     from bot.store import Store
     from channels.base import ChannelRegistry
@@ -56,3 +57,4 @@ ATTACHMENTS: web.AppKey[Attachments] = web.AppKey("attachments")
 ATTACHMENT_LINKS: web.AppKey[AttachmentLinks] = web.AppKey("attachment_links")
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+REDIS: web.AppKey[RedisLink] = web.AppKey("redis")

@@ -46,7 +46,11 @@ async def widget_file(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    """Alive. `degraded` while Redis is configured but unreachable: this process then works alone
+    (no live events from other processes, local locks and limits) until Redis is back."""
+    link = request.app[keys.REDIS]
+    degraded = link.configured and not link.healthy
+    return web.json_response({"status": "degraded" if degraded else "ok", **link.status()})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -56,7 +60,7 @@ async def readyz(request: web.Request) -> web.Response:
         await request.app[keys.STORE].ping()
     except Exception as exc:  # any store failure means not ready
         return web.json_response({"status": "unavailable", "store": str(exc)[:200]}, status=503)
-    return web.json_response({"status": "ready", "store": "ok"})
+    return web.json_response({"status": "ready", "store": "ok", **request.app[keys.REDIS].status()})
 
 
 def page_routes() -> list[web.RouteDef]:

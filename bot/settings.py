@@ -214,6 +214,7 @@ class Settings:
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_types: frozenset[str] = DEFAULT_ATTACHMENT_TYPES
     attachment_secret: str | None = field(default=None, repr=False)  # None → generated, in data_dir
+    redis_url: str | None = field(default=None, repr=False)  # None: one process, nothing shared
     metrics_token: str | None = field(default=None, repr=False)  # None: /metrics needs no token
     llm: LlmConfig | None = None  # LLM mode (docs/llm.md); None: offline understanding and texts
 
@@ -262,6 +263,7 @@ class Settings:
             ),
             attachment_types=_content_types(env.get("LEADBOT_ATTACHMENT_TYPES")),
             attachment_secret=env.get("LEADBOT_ATTACHMENT_SECRET") or None,
+            redis_url=_redis_url(env.get("LEADBOT_REDIS_URL")),
             metrics_token=env.get("LEADBOT_METRICS_TOKEN") or None,
             llm=_llm(env),
         )
@@ -280,3 +282,14 @@ def _llm(env: Mapping[str, str]) -> LlmConfig | None:
     from bot.llm.config import LlmConfig
 
     return LlmConfig.from_env(env)
+
+
+def _redis_url(raw: str | None) -> str | None:
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"(?:rediss?|unix)://\S+", value):
+        raise SettingsError(
+            f"LEADBOT_REDIS_URL must be a redis:// (or rediss://, unix://) URL, got {value!r}"
+        )
+    return value

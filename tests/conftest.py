@@ -19,6 +19,7 @@ from bot.embedded import open_embedded
 from bot.settings import Settings
 from bot.store import Store, open_mongo
 from tests.support.mongo_wire import MongoWireStandIn
+from tests.support.redis_server import RedisServer, redis_server
 
 API_TOKEN = "test-api-token"
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -83,3 +84,17 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
         if request.param != "embedded":
             await store._db.client.drop_database(database)
         store.close()
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server for the run (LEADBOT_TEST_REDIS_URL, or started here)."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_service: RedisServer) -> str:
+    """A clean Redis for this test."""
+    redis_service.flush()
+    return redis_service.url
