@@ -40,6 +40,14 @@ class ReplyDelta:
 
 
 @dataclass(frozen=True)
+class Resync:
+    """Events may have been missed (the link to other processes was down): listeners read the
+    store again. `conversation_id` is "*" for every conversation."""
+
+    conversation_id: str
+
+
+@dataclass(frozen=True)
 class QueuePosition:
     """A waiting conversation's place in its team's queue (None once it left the queue)."""
 
@@ -87,6 +95,7 @@ Event = (
     | DeliveryChanged
     | AttachmentsAdded
     | ReplyDelta
+    | Resync
 )
 
 # Inbox sockets listen to every conversation at once.
@@ -123,6 +132,9 @@ class Bus:
 
     def __init__(self) -> None:
         self._subs: defaultdict[str, set[Subscription]] = defaultdict(set)
+        # Called with every event published here (not those relayed in from other processes):
+        # the Redis bridge (bot/bus_bridge.py) sends them on.
+        self.relays: list[Listener] = []
 
     def subscribe(self, topic: str, listener: Listener) -> Subscription:
         sub = Subscription(self, topic, listener)
@@ -136,7 +148,12 @@ class Bus:
             if not subs:
                 del self._subs[sub.topic]
 
-    def publish(self, event: Event) -> None:
-        for topic in (topic_of(event), EVERYTHING):
+    def publish(self, event: Event, *, relayed: bool = False) -> None:
+        """Deliver `event` to this process's listeners; `relayed` when it came from another
+        process (it is not sent on again)."""
+        for topic in dict.fromkeys((topic_of(event), EVERYTHING)):  # once each, for "*" too
             for sub in tuple(self._subs.get(topic, ())):
                 sub.listener(event)
+        if not relayed:
+            for relay in self.relays:
+                relay(event)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from asyncio import Lock
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +25,7 @@ from bot.flows import Flow
 from bot.llm.budget import Budget
 from bot.llm.client import ChatMessage
 from bot.llm.runtime import LlmRuntime
+from bot.logs import CONVERSATION
 from bot.metrics import Metrics
 from bot.models import (
     BOT_MODES,
@@ -45,7 +45,9 @@ from bot.qualifier.intents import detect_intents
 from bot.qualifier.llm_summary import summarize_with_llm
 from bot.qualifier.llm_turn import LlmTurn
 from bot.qualifier.state import Memory
+from bot.redis_link import RedisLink
 from bot.store import Store, new_visitor_token
+from bot.turn_lock import TurnLocks
 from channels.base import ChannelRegistry
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class Conversations:
         clock: Clock = utcnow_clock,
         llm: LlmRuntime | None = None,
         metrics: Metrics | None = None,
+        turn_locks: TurnLocks | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -110,8 +113,8 @@ class Conversations:
         self.clock = clock
         # Called when the bot hands a conversation to people (routing and the queue hang here).
         self.on_handoff: Callable[[Conversation, Lead], Awaitable[None]] | None = None
-        # One lock per conversation with turns in flight; entries vanish when unused.
-        self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
+        # One turn at a time per conversation, in this process and (with Redis) across processes.
+        self.turn_locks = turn_locks or TurnLocks(RedisLink(None))
         # Set whenever no background work (bot turns, consent notices) is scheduled or running.
         self._work_in_flight = 0
         self._idle = asyncio.Event()
@@ -164,6 +167,8 @@ class Conversations:
             msg = msg.model_copy(update={"received_at": self.clock()})
         conv, stored, is_new = await self.store.record_inbound(msg)
         if not is_new:
+            if self.metrics is not None:
+                self.metrics.duplicates.labels(msg.channel).inc()
             return stored, False
         self.bus.publish(MessageCreated(stored, origin=origin))
         if conv.mode in BOT_MODES:
@@ -225,13 +230,6 @@ class Conversations:
 
     # -- bot turns -------------------------------------------------------------------
 
-    def _lock(self, conv_id: str) -> Lock:
-        lock = self._locks.get(conv_id)
-        if lock is None:
-            lock = Lock()
-            self._locks[conv_id] = lock
-        return lock
-
     async def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         """Run `work` after the caller has acknowledged the message (a tracked background job)."""
         self._work_in_flight += 1
@@ -259,7 +257,10 @@ class Conversations:
 
     async def answer_owed(self, conv_id: str) -> None:
         """Answer every visitor message after `answered_seq`, one turn each, in order."""
-        async with self._lock(conv_id):
+        CONVERSATION.set(conv_id)  # a job of its own: its logs are about this conversation
+        async with self.turn_locks.hold(conv_id) as fence:
+            if fence is not None and not await self.store.claim_fence(conv_id, fence):
+                return  # a later holder already answered (this process stalled past its lock)
             conv = await self.store.get_conversation(conv_id)
             while conv.mode in BOT_MODES:
                 owed = [
@@ -269,7 +270,12 @@ class Conversations:
                 ]
                 written = 0
                 for message in owed:
-                    done = await self._turn(conv, message)
+                    started = time.monotonic()
+                    done = await self._turn(conv, message, fence)
+                    elapsed = time.monotonic() - started
+                    if self.metrics is not None:
+                        self.metrics.turn_seconds.observe(elapsed)
+                    log.debug("turn for seq %d took %.0f ms", message.seq, elapsed * 1000)
                     if done is None:
                         return
                     conv, written = done
@@ -278,15 +284,19 @@ class Conversations:
                 if conv.last_seq == written or not owed:
                     return  # nothing arrived while we were answering
 
-    async def _turn(self, conv: Conversation, message: Message) -> tuple[Conversation, int] | None:
-        """Run one bot turn for `message`.
+    async def _turn(
+        self, conv: Conversation, message: Message, fence: int | None = None
+    ) -> tuple[Conversation, int] | None:
+        """Run one bot turn for `message`, under the turn lock whose fencing token is `fence`.
 
         Returns the conversation after it and the highest seq this turn wrote, or None when
-        the bot no longer owns the conversation (its reply was dropped).
+        the bot no longer owns the conversation, or a later lock holder took it over (its
+        reply was dropped).
         """
+        fenced: dict[str, Any] = {} if fence is None else {"turn_fence": fence}
         if not message.text.strip():
             # A file with no words (from the widget): nothing for the bot to read or answer.
-            after = await self.store.transition(conv.id, expect={}, changes={"answered_seq": message.seq})
+            after = await self.store.transition(conv.id, expect=fenced, changes={"answered_seq": message.seq})
             return (after, message.seq) if after is not None else None
         flow = await self.flows.for_conversation(conv)
         lead = await self.store.get_lead(conv.lead_id)
@@ -337,7 +347,7 @@ class Conversations:
             mode=mode,
             handoff_reason=reason,
             opted_out=bool(turn.memory.get("opted_out")),
-            guard={"mode": {"$in": list(BOT_MODES)}},
+            guard={"mode": {"$in": list(BOT_MODES)}, **fenced},
             contacts_changed=bool({"email", "phone"} & set(turn.filled)),
         )
         if saved is None:  # an agent took the conversation while the bot was thinking

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from bot import keys
 
@@ -20,6 +22,18 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        self.turn_seconds = Histogram(
+            "leadbot_turn_seconds",
+            "Time from a visitor message to the bot's reply being stored, per turn",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16),
+            registry=r,
+        )
+        self.duplicates = Counter(
+            "leadbot_duplicate_messages",
+            "Inbound messages recognised as already stored (widget resends, provider webhook retries)",
+            ["channel"],
+            registry=r,
+        )
         self.llm_attempts = Counter(
             "leadbot_llm_attempts", "Model calls made, retries included", ["provider", "model"], registry=r
         )
@@ -55,6 +69,34 @@ class Metrics:
         self.llm_seconds.observe(summary["seconds"])
         for event in events:
             self.llm_outcomes.labels(event.split(":", 1)[0]).inc()
+
+
+class AppState(Collector):
+    """What is open right now, read when Prometheus scrapes: sockets, the queue, offers."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def collect(self) -> Any:
+        sockets = GaugeMetricFamily("leadbot_sockets_open", "Open widget and inbox sockets on this process")
+        sockets.add_metric([], len(self._app.get(keys.SOCKETS, ())))
+        yield sockets
+        waiting = GaugeMetricFamily(
+            "leadbot_queue_waiting", "Conversations waiting for a person, by team", labels=["team"]
+        )
+        offers = GaugeMetricFamily("leadbot_offers_open", "Conversations offered to an agent right now")
+        handoffs = self._app.get(keys.HANDOFFS)
+        teams: dict[str, int] = {}
+        offered = 0
+        if handoffs is not None:
+            for entry in handoffs.dispatcher.waiting():
+                teams[entry.team] = teams.get(entry.team, 0) + 1
+                offered += entry.offer is not None
+        for team, count in sorted(teams.items()):
+            waiting.add_metric([team], count)
+        offers.add_metric([], offered)
+        yield waiting
+        yield offers
 
 
 async def metrics_page(request: web.Request) -> web.Response:

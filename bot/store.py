@@ -550,6 +550,15 @@ class Store:
 
     # -- turns -----------------------------------------------------------------------
 
+    async def claim_fence(self, conv_id: str, fence: int) -> bool:
+        """Record that the turn-lock holder with fencing token `fence` now answers the
+        conversation; False when a holder with a later token already did (bot/turn_lock.py)."""
+        result = await self.conversations.update_one(
+            {"_id": conv_id, "$or": [{"turn_fence": {"$exists": False}}, {"turn_fence": {"$lt": fence}}]},
+            {"$set": {"turn_fence": fence}},
+        )
+        return bool(result.matched_count)
+
     async def save_turn(
         self,
         conv_id: str,

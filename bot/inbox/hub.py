@@ -15,7 +15,16 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.auth.users import Users
-from bot.bus import EVERYTHING, Bus, ConversationChanged, Event, OfferChanged, QueuePosition, Subscription
+from bot.bus import (
+    EVERYTHING,
+    Bus,
+    ConversationChanged,
+    Event,
+    OfferChanged,
+    QueuePosition,
+    Resync,
+    Subscription,
+)
 from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
 from bot.inbox.snapshot import Queues, build_queues
@@ -96,7 +105,7 @@ class InboxHub:
     # -- the snapshot ----------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, ConversationChanged | QueuePosition | OfferChanged):
+        if isinstance(event, ConversationChanged | QueuePosition | OfferChanged | Resync):
             self.changed()
 
     def changed(self) -> None:

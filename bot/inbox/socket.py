@@ -31,6 +31,7 @@ from bot.bus import (
     MessageCreated,
     OfferChanged,
     QueuePosition,
+    Resync,
     Typing,
 )
 from bot.clock import CallableClock, LoopTimers, TimerHandle
@@ -168,6 +169,8 @@ class InboxSocket:
             changed = item.conversation.id if isinstance(item, ConversationChanged) else item.conversation_id
             if changed == self.opened:
                 await self._send_package()
+        elif isinstance(item, Resync):  # events from other processes may have been missed
+            await self._resync()
 
     async def _resync(self) -> None:
         presence = self.app[keys.HANDOFFS].dispatcher.presence(self.agent_id)
