@@ -19,6 +19,7 @@ from bot.attachments.web import setup_attachments
 from bot.auth.directory import UserDirectory
 from bot.auth.web import setup_auth
 from bot.bus import Bus
+from bot.bus_bridge import BusBridge
 from bot.clock import CallableClock, LoopTimers, Timers
 from bot.conversations import Clock, Conversations, utcnow_clock
 from bot.flow_versions import open_versions
@@ -26,15 +27,17 @@ from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
 from bot.inbox.web import setup_inbox
 from bot.llm.runtime import LlmRuntime
-from bot.metrics import Metrics, metrics_page
+from bot.metrics import AppState, Metrics, metrics_page
 from bot.ownership import Ownership
 from bot.pages import page_routes
 from bot.qualifier.graph import Qualifier
+from bot.rate_limits import setup_rate_limits
 from bot.redis_link import RETRY_SECONDS as REDIS_RETRY_SECONDS
 from bot.redis_link import RedisLink
 from bot.settings import Settings
 from bot.storage import open_store
 from bot.tokens import api_token
+from bot.turn_lock import TurnLocks
 from channels.base import ChannelRegistry
 from channels.email_channel import setup_email_channel
 from channels.twilio import setup_twilio
@@ -51,11 +54,16 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     """Watch Redis: while it is unreachable, try it every second so recovery needs no traffic."""
     link = app[keys.REDIS]
     watcher = asyncio.create_task(_watch_redis(link), name="redis-watch") if link.configured else None
+    bridge = BusBridge(app[keys.BUS], link) if link.configured else None
     if link.configured:
         await link.ping()  # start in the right mode; an unreachable Redis is no reason not to start
+    if bridge is not None:
+        bridge.start()
     try:
         yield
     finally:
+        if bridge is not None:
+            await bridge.stop()
         if watcher is not None:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -89,6 +97,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             clock=app[keys.CLOCK],
             llm=llm,
             metrics=app[keys.METRICS],
+            turn_locks=TurnLocks(app[keys.REDIS]),
         )
         try:
             yield
@@ -99,8 +108,16 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _close_sockets(app: web.Application) -> None:
+    """Stop gracefully: readiness fails first (`/readyz` 503), so the load balancer sends no one
+    new; after the drain time, open sockets close with 1001 and their clients reconnect to
+    another process. Turns still running then get SHUTDOWN_GRACE_SECONDS to finish; any cut
+    short is answered by whichever process next sees the conversation."""
+    drained = app[keys.SHUTTING_DOWN].is_set()  # SIGTERM already drained (bot/drain.py)
     app[keys.SHUTTING_DOWN].set()
     registry = app[keys.SOCKETS]
+    drain = app[keys.SETTINGS].shutdown_drain_seconds
+    if registry and drain > 0 and not drained:
+        await asyncio.sleep(drain)  # clients still connected get the time a load balancer would
     sockets = list(registry)
     if sockets:
         await asyncio.gather(
@@ -146,6 +163,7 @@ def create_app(
     app[keys.API_TOKEN], _ = api_token(settings)
     app[keys.BUS] = Bus()
     app[keys.METRICS] = Metrics()
+    app[keys.METRICS].registry.register(AppState(app))
     app[keys.REDIS] = RedisLink(settings.redis_url)
     app.cleanup_ctx.append(_redis)
     sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
@@ -166,6 +184,7 @@ def create_app(
     app.add_routes(channels.routes())
     app.add_subapp("/api", create_api())
     setup_auth(app)
+    setup_rate_limits(app)  # after setup_auth: wraps its per-process sign-in throttle
     setup_inbox(app)
     setup_admin(app)
     app[keys.TIMERS] = timers

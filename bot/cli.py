@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -32,16 +31,19 @@ def serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.drain import drain_on_sigterm
     from bot.embedded import SNAPSHOT_FILE
+    from bot.logs import setup_logging
     from bot.tokens import api_token
 
     settings = Settings.from_env()
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         settings = Settings(**{**settings.__dict__, **overrides})
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(settings.log_format)
     token, token_file = api_token(settings)
     app = create_app(settings)
+    drain_on_sigterm(app)
     url = f"http://{settings.host}:{settings.port}/"
     where = (
         f"MongoDB at {_redact(settings.mongodb_uri)}"

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.attachments.links import AttachmentLinks
     from bot.audit import AuditLog
     from bot.auth.sessions import Sessions
+    from bot.auth.shared_throttle import SharedLoginThrottle
     from bot.auth.throttle import LoginThrottle
     from bot.auth.users import Users
     from bot.bus import Bus
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from bot.metrics import Metrics
     from bot.ownership import AgentDirectory, Ownership
     from bot.qualifier.graph import Qualifier
+    from bot.rate_limits import RateLimiter
     from bot.redis_link import RedisLink
     from bot.settings import Settings
     from bot.store import Store
@@ -58,3 +60,6 @@ ATTACHMENT_LINKS: web.AppKey[AttachmentLinks] = web.AppKey("attachment_links")
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 REDIS: web.AppKey[RedisLink] = web.AppKey("redis")
+RATE_LIMITS: web.AppKey[RateLimiter] = web.AppKey("rate_limits")
+# The sign-in throttle every process shares (Redis), over this process's own THROTTLE.
+SHARED_THROTTLE: web.AppKey[SharedLoginThrottle] = web.AppKey("shared_login_throttle")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from bot.llm.config import LlmConfig
+    from bot.logs import LogFormat
 
 N = TypeVar("N", int, float)
 ProxyNetwork = IPv4Network | IPv6Network
@@ -179,6 +180,40 @@ def _content_types(raw: str | None) -> frozenset[str]:
     return types
 
 
+@dataclass(frozen=True)
+class Rate:
+    """At most `limit` uses in any `window_seconds` (a sliding window: bot/rate_limits.py)."""
+
+    limit: int
+    window_seconds: float
+
+
+_RATE_UNITS: dict[str, float] = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+# Each use inside the window is remembered (one Redis sorted-set entry per key and use): a
+# ceiling keeps a mistyped limit from costing memory; above it, 0 (no limit) is the honest choice.
+MAX_RATE_LIMIT = 10_000
+
+
+def _rate(env: Mapping[str, str], name: str, default: Rate | None) -> Rate | None:
+    """A limit written N/second, N/minute or N/hour; 0 (or 0/…) turns it off."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw == "0":
+        return None
+    found = re.fullmatch(r"(\d+)\s*/\s*(second|minute|hour)s?", raw)
+    if found is None:
+        raise SettingsError(
+            f"{name} must look like 20/minute (N per second, minute or hour) or 0, got {raw!r}"
+        )
+    limit = int(found.group(1))
+    if limit > MAX_RATE_LIMIT:
+        raise SettingsError(
+            f"{name} must allow at most {MAX_RATE_LIMIT} per window (or 0: no limit), got {limit}"
+        )
+    return Rate(limit, _RATE_UNITS[found.group(2)]) if limit else None
+
+
 def _default_data_dir(environ: Mapping[str, str]) -> Path:
     base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", ".")) / ".local" / "share")
     return Path(base) / "leadbot"
@@ -214,8 +249,14 @@ class Settings:
     attachment_max_bytes: int = 10 * 1024 * 1024
     attachment_types: frozenset[str] = DEFAULT_ATTACHMENT_TYPES
     attachment_secret: str | None = field(default=None, repr=False)  # None → generated, in data_dir
+    log_format: LogFormat = "text"  # "json": one JSON object per line, with the conversation id
+    shutdown_drain_seconds: float = 2.0  # readiness fails this long before sockets close
     redis_url: str | None = field(default=None, repr=False)  # None: one process, nothing shared
     metrics_token: str | None = field(default=None, repr=False)  # None: /metrics needs no token
+    # Rate limits (docs/protocol.md), shared through Redis when there is one; None: no limit.
+    limit_new_conversations: Rate | None = Rate(60, 3600.0)  # widget conversations per client address
+    limit_messages: Rate | None = Rate(30, 60.0)  # visitor messages per widget conversation
+    limit_logins: Rate | None = Rate(20, 60.0)  # sign-in attempts per client address
     llm: LlmConfig | None = None  # LLM mode (docs/llm.md); None: offline understanding and texts
 
     @classmethod
@@ -263,8 +304,15 @@ class Settings:
             ),
             attachment_types=_content_types(env.get("LEADBOT_ATTACHMENT_TYPES")),
             attachment_secret=env.get("LEADBOT_ATTACHMENT_SECRET") or None,
+            log_format=_log_format(env.get("LEADBOT_LOG_FORMAT")),
+            shutdown_drain_seconds=_number(env, "LEADBOT_SHUTDOWN_DRAIN_SECONDS", 2.0, 0.0, 300.0, float),
             redis_url=_redis_url(env.get("LEADBOT_REDIS_URL")),
             metrics_token=env.get("LEADBOT_METRICS_TOKEN") or None,
+            limit_new_conversations=_rate(
+                env, "LEADBOT_LIMIT_NEW_CONVERSATIONS", cls.limit_new_conversations
+            ),
+            limit_messages=_rate(env, "LEADBOT_LIMIT_MESSAGES", cls.limit_messages),
+            limit_logins=_rate(env, "LEADBOT_LIMIT_LOGINS", cls.limit_logins),
             llm=_llm(env),
         )
 
@@ -293,3 +341,12 @@ def _redis_url(raw: str | None) -> str | None:
             f"LEADBOT_REDIS_URL must be a redis:// (or rediss://, unix://) URL, got {value!r}"
         )
     return value
+
+
+def _log_format(raw: str | None) -> LogFormat:
+    value = (raw or "text").strip().lower()
+    if value == "json":
+        return "json"
+    if value == "text":
+        return "text"
+    raise SettingsError(f"LEADBOT_LOG_FORMAT must be text or json, got {raw!r}")

@@ -25,8 +25,16 @@ from bot.bus import ConversationChanged, Event, MessageCreated, QueuePosition, R
 from bot.conversations import Conversations
 from bot.frames import FrameError, read_frames
 from bot.models import Conversation, Inbound, Message
+from bot.rate_limits import RateLimiter, Rule
 from bot.store import NotFound, new_id
-from channels.web_access import LinkMaker, origin_allowed, visitor_link
+from channels.web_access import (
+    LinkMaker,
+    limited_frame,
+    new_conversation_wait,
+    origin_allowed,
+    refuse_new_conversation,
+    visitor_link,
+)
 from channels.web_upload import visitor_upload
 
 log = logging.getLogger(__name__)
@@ -76,8 +84,10 @@ class ChatSocket:
         convs: Conversations,
         max_chars: int,
         link: LinkMaker | None = None,
+        limits: RateLimiter | None = None,
     ) -> None:
         self.link = link
+        self.limits = limits  # None: no limit on visitor messages
         self.ws = ws
         self.conv = conv
         self.convs = convs
@@ -124,9 +134,16 @@ class ChatSocket:
                 await self._replay(item.after_seq)
             elif isinstance(item, MessageCreated):
                 message = item.message
-                if message.seq <= self.last_sent or message.private:
+                if message.seq <= self.last_sent:
+                    continue
+                if message.seq > self.last_sent + 1:
+                    # A gap: messages this process never heard of (written by another process,
+                    # their events lost on the way). The store has them, this one included.
+                    await self._replay(self.last_sent)
                     continue
                 self.last_sent = message.seq
+                if message.private:
+                    continue
                 if item.origin != self.id:  # the sender has its ack
                     await self.ws.send_json(message_frame(message, self.link))
             elif isinstance(item, Typing):
@@ -171,6 +188,10 @@ class ChatSocket:
             raise FrameError("bad_frame", "message needs a non-empty text", client_id)
         if len(text) > self.max_chars:
             raise FrameError("too_long", f"message is longer than {self.max_chars} characters", client_id)
+        wait = await self.limits.hit(Rule.MESSAGES, self.conv.id) if self.limits else None
+        if wait is not None:  # not stored: the client sends it again, same id, after the wait
+            self.push(limited_frame("too many messages; send this one again later", wait, client_id))
+            return
         inbound = Inbound(channel="web", conversation_id=self.conv.id, text=text.strip(), client_id=client_id)
         stored, _ = await self.convs.receive(inbound, origin=self.id)
         self.push({"type": "ack", "id": client_id, "seq": stored.seq})
@@ -204,6 +225,9 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     token = request.query.get("token") or None
     conv = await convs.resume(token) if token else None
     if conv is None:  # no token, or one we don't know: a new conversation
+        wait = await new_conversation_wait(request)
+        if wait is not None:
+            return await refuse_new_conversation(request, wait)
         conv, token = await convs.start("web", flow_id=request.query.get("flow") or None)
         after_seq = 0
     assert token is not None
@@ -213,7 +237,12 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
     sockets = request.app[keys.SOCKETS]
     sockets.add(ws)
     chat = ChatSocket(
-        ws, conv, convs, request.app[keys.SETTINGS].max_message_chars, visitor_link(request.app)
+        ws,
+        conv,
+        convs,
+        request.app[keys.SETTINGS].max_message_chars,
+        visitor_link(request.app),
+        request.app[keys.RATE_LIMITS],
     )
     subscription = convs.bus.subscribe(conv.id, chat.on_event)
     writer = asyncio.create_task(chat.write_forever(), name=f"ws-writer:{chat.id}")

@@ -28,7 +28,13 @@ ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 
 def make_settings(data_dir: Path, **env: str) -> Settings:
-    return Settings.from_env({"LEADBOT_DATA_DIR": str(data_dir), "LEADBOT_API_TOKEN": API_TOKEN, **env})
+    # No drain at shutdown: tests that leave a socket open need not wait for a load balancer.
+    base = {
+        "LEADBOT_DATA_DIR": str(data_dir),
+        "LEADBOT_API_TOKEN": API_TOKEN,
+        "LEADBOT_SHUTDOWN_DRAIN_SECONDS": "0",
+    }
+    return Settings.from_env({**base, **env})
 
 
 @pytest.fixture

@@ -106,3 +106,53 @@ def test_bad_settings_are_reported_plainly(tmp_path: Path) -> None:
         env=_env(tmp_path, LEADBOT_PORT="eighty"),
     )
     assert done.returncode == 2 and "LEADBOT_PORT must be a whole number" in done.stderr
+
+
+async def test_sigterm_drains_then_closes_sockets_with_1001(tmp_path: Path) -> None:
+    """Readiness fails first while the process still serves; then sockets close with 1001."""
+    port = _free_port()
+    env = _env(tmp_path, LEADBOT_PORT=str(port), LEADBOT_SHUTDOWN_DRAIN_SECONDS="1")
+    proc = await asyncio.create_subprocess_exec(
+        *LEADBOT,
+        "serve",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(30):
+                while True:
+                    try:
+                        async with http.get(f"{base}/readyz") as ready:
+                            if ready.status == 200:
+                                break
+                    except aiohttp.ClientConnectionError:
+                        await asyncio.sleep(0.05)  # polling until the port opens, under a deadline
+            ws = await http.ws_connect(f"{base}/ws/chat")
+            hello = await ws.receive_json()
+            assert hello["type"] == "hello"
+            proc.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(10):
+                while True:  # the drain begins as soon as the signal is handled
+                    async with http.get(f"{base}/readyz") as ready:
+                        if ready.status == 503:
+                            assert (await ready.json())["status"] == "shutting_down"
+                            break
+            async with http.get(f"{base}/healthz") as alive:
+                assert alive.status == 200  # still serving during the drain
+            async with asyncio.timeout(10):
+                while True:
+                    msg = await ws.receive()
+                    if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                        break
+            assert ws.close_code == 1001
+        async with asyncio.timeout(30):
+            await proc.wait()
+        assert proc.returncode == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -18,6 +18,7 @@
   const ERRORS = {
     too_long: `That message is too long (max ${MAX} characters).`,
     rate_limited: 'You’re sending messages too quickly. Please wait a moment.',
+    busy: 'Too many chats were started from your network just now. We’ll connect you as soon as we can.',
     bad_frame: 'That message could not be sent.',
     file: 'That file could not be sent.',
   };
@@ -205,6 +206,8 @@
   let attempt = 0; // reconnect attempts since the last connection that lasted
   let helloAt = 0;
   let retryTimer;
+  let limitTimer;
+  let hold = 0; // ms the server asked us to wait before starting a conversation (rate_limited)
   let typedAt = 0;
 
   const post = (frame) => { if (ready) ws.send(JSON.stringify(frame)); };
@@ -232,9 +235,10 @@
       ws = null;
       ready = false;
       hideTyping();
-      status.textContent = 'Reconnecting…';
+      status.textContent = hold ? '' : 'Reconnecting…';
       const delay = Math.min(30000, 500 * 2 ** attempt++); // 0.5 s doubling up to 30 s, with jitter
-      retryTimer = setTimeout(connect, delay / 2 + Math.random() * delay / 2);
+      retryTimer = setTimeout(connect, hold || delay / 2 + Math.random() * delay / 2);
+      hold = 0;
     };
   };
 
@@ -304,13 +308,17 @@
           ws.close();
           return;
         }
-        if (d.id && S.outbox.some((m) => m.id === d.id)) { // a rejected message: stop resending it
+        if (d.code === 'rate_limited') { // nothing was stored: keep the outbox, try again after the wait
+          const wait = (d.retry_after || 5) * 1000;
+          if (!ready) { hold = wait; note(ERRORS.busy, true); break; } // no conversation yet; the socket closes
+          clearTimeout(limitTimer);
+          limitTimer = setTimeout(flush, wait);
+        } else if (d.id && S.outbox.some((m) => m.id === d.id)) { // a rejected message: stop resending it
           S.outbox = S.outbox.filter((m) => m.id !== d.id);
           save();
           const li = pending.get(d.id);
           if (li) li.classList.replace('lb-pending', 'lb-failed');
         }
-        if (d.code === 'rate_limited') setTimeout(flush, 5000);
         note(ERRORS[d.code] || d.message || 'Something went wrong.', true);
         break;
       case 'queue': // waiting for a person: the place in line, live; null once someone joins

@@ -29,6 +29,7 @@ from bot.auth.identity import (
 )
 from bot.auth.rendering import error_page, render
 from bot.client_address import client_address
+from bot.rate_limits import Rule, retry_seconds
 
 LOGIN_CSRF_COOKIE: Final = "leadbot_login_csrf"
 DEFAULT_NEXT: Final = "/inbox"
@@ -88,6 +89,20 @@ def _minutes(wait: timedelta) -> str:
     return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
 
 
+def _too_many(
+    request: web.Request, email: str, next_url: str, wait: timedelta, what: str = "attempts"
+) -> web.Response:
+    response = _form(
+        request,
+        status=429,
+        email=email,
+        next_url=next_url,
+        error=f"Too many {what}, try again in {_minutes(wait)}.",
+    )
+    response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
+    return response
+
+
 def _redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
@@ -112,24 +127,22 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _form(
             request, status=400, email=email, next_url=next_url, error="Enter your email and your password."
         )
-    throttle = request.config_dict[keys.THROTTLE]
+    throttle = request.config_dict[keys.SHARED_THROTTLE]
     address = client_address(request, request.config_dict[keys.SETTINGS].trusted_proxies)
-    wait = throttle.begin(email, address)
+    # Every attempt from an address counts (LEADBOT_LIMIT_LOGINS), before any password is hashed;
+    # failures per account and per address then lock for longer each time (the throttle).
+    busy = await request.config_dict[keys.RATE_LIMITS].hit(Rule.LOGINS, address)
+    if busy is not None:
+        pause = timedelta(seconds=retry_seconds(busy))
+        return _too_many(request, email, next_url, pause, "sign-in attempts from your network")
+    wait = await throttle.begin(email, address)
     if wait is not None:
-        response = _form(
-            request,
-            status=429,
-            email=email,
-            next_url=next_url,
-            error=f"Too many attempts, try again in {_minutes(wait)}.",
-        )
-        response.headers["Retry-After"] = str(math.ceil(wait.total_seconds()))
-        return response
+        return _too_many(request, email, next_url, wait)
     user = await request.config_dict[keys.USERS].verify_password(email, password)
     if user is None:
         # One message for an unknown email, a wrong password and a disabled account.
         return _form(request, status=401, email=email, next_url=next_url, error="Wrong email or password.")
-    throttle.succeeded(email, address)
+    await throttle.succeeded(email, address)
     sessions = request.config_dict[keys.SESSIONS]
     presented = request.cookies.get(SESSION_COOKIE)
     if presented:

@@ -8,11 +8,14 @@ even the right password: that is what makes guessing slow.
 An attempt counts as failed from the moment it starts and is taken back when it succeeds:
 attempts sent in parallel cannot all slip through while the first ones are still hashing.
 
-Kept in memory on the app (one process); every time is read from the injected clock.
+This class keeps the records in memory (one process); `SharedLoginThrottle`
+(bot/auth/shared_throttle.py) keeps the same records in Redis for every process and falls back
+to this one while Redis is away. Every time is read from the injected clock.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,6 +25,9 @@ MAX_FAILURES: Final = 5
 WINDOW: Final = timedelta(minutes=15)
 FIRST_LOCKOUT: Final = timedelta(minutes=1)
 MAX_LOCKOUT: Final = timedelta(hours=1)
+# Longer account names (whatever was typed as the email) are kept as a digest: a record's key
+# should not cost what a 1 MB form field costs.
+MAX_ACCOUNT_KEY: Final = 320
 # Beyond this many keys, forgotten ones are swept out so a spray of made-up emails
 # cannot grow memory without bound.
 SWEEP_ABOVE: Final = 10_000
@@ -34,6 +40,14 @@ class _Record:
     locked_until: datetime | None = None
 
 
+def throttle_keys(account: str, address: str) -> tuple[str, str]:
+    """The records an attempt counts against: its account's, then its client address's."""
+    name = account.strip().lower()
+    if len(name) > MAX_ACCOUNT_KEY:
+        name = "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+    return f"account:{name}", f"address:{address}"
+
+
 def _lockout(count: int) -> timedelta:
     return min(FIRST_LOCKOUT * (1 << min(count - 1, 20)), MAX_LOCKOUT)
 
@@ -42,10 +56,6 @@ class LoginThrottle:
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
         self._records: dict[str, _Record] = {}
-
-    @staticmethod
-    def _keys(account: str, address: str) -> tuple[str, str]:
-        return f"account:{account.strip().lower()}", f"address:{address}"
 
     def _forgettable(self, record: _Record, now: datetime) -> bool:
         record.failures = [at for at in record.failures if now - at < WINDOW]
@@ -63,7 +73,7 @@ class LoginThrottle:
         """How long to wait before trying again, or None: go ahead (counted as a failure
         until `succeeded`)."""
         now = self._clock()
-        records = [self._record(key, now) for key in self._keys(account, address)]
+        records = [self._record(key, now) for key in throttle_keys(account, address)]
         wait = timedelta(0)
         for record in records:
             until = record.locked_until
@@ -84,7 +94,7 @@ class LoginThrottle:
     def succeeded(self, account: str, address: str) -> None:
         """The attempt was right: the account starts afresh; the address only gets back the
         attempt (other accounts' failures from it still count)."""
-        account_key, address_key = self._keys(account, address)
+        account_key, address_key = throttle_keys(account, address)
         self._records.pop(account_key, None)
         record = self._records.get(address_key)
         if record is not None and record.failures:
