@@ -13,6 +13,7 @@ from aiojobs import Scheduler
 
 from bot import keys
 from bot.admin.web import setup_admin
+from bot.api.errors import store_unavailable
 from bot.api.routes import create_api
 from bot.assets import flows_dir
 from bot.attachments.web import setup_attachments
@@ -157,7 +158,7 @@ def create_app(
 
     `clock` and `timers` are for tests that move time instead of waiting for it.
     """
-    app = web.Application(client_max_size=1 << 20)
+    app = web.Application(client_max_size=1 << 20, middlewares=[store_unavailable])
     app[keys.SETTINGS] = settings
     app[keys.FLOWS] = flows or FlowBook.from_dir(settings.flows_dir or flows_dir(), settings.default_flow)
     app[keys.API_TOKEN], _ = api_token(settings)

@@ -13,7 +13,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.store import StoreUnavailable
+
 log = logging.getLogger(__name__)
+
+UNAVAILABLE = "unavailable"
+UNAVAILABLE_TEXT = "the server cannot store messages right now; send it again in a few seconds"
 
 
 class FrameError(ValueError):
@@ -51,10 +56,21 @@ async def read_frames(
     as `error` frames, and the socket stays open."""
     async for msg in ws:
         if msg.type == WSMsgType.TEXT:
+            frame: dict[str, Any] | None = None
             try:
-                await handle(parse_frame(msg.data))
+                frame = parse_frame(msg.data)
+                await handle(frame)
             except FrameError as exc:
                 answer(error_frame(exc.code, str(exc), exc.client_id))
+            except StoreUnavailable:
+                # Nothing was acknowledged, so nothing is lost: the client sends it again.
+                log.warning("store unavailable while handling a %s frame", (frame or {}).get("type"))
+                client_id = (frame or {}).get("id")
+                answer(
+                    error_frame(
+                        UNAVAILABLE, UNAVAILABLE_TEXT, client_id if isinstance(client_id, str) else None
+                    )
+                )
         elif msg.type == WSMsgType.BINARY:
             answer(error_frame("bad_frame", "binary frames are not supported; send JSON text"))
         elif msg.type == WSMsgType.ERROR:

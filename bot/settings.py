@@ -250,6 +250,7 @@ class Settings:
     attachment_types: frozenset[str] = DEFAULT_ATTACHMENT_TYPES
     attachment_secret: str | None = field(default=None, repr=False)  # None → generated, in data_dir
     log_format: LogFormat = "text"  # "json": one JSON object per line, with the conversation id
+    store_timeout_seconds: float = 10.0  # MongoDB: an operation not done by then fails (503, retry)
     shutdown_drain_seconds: float = 2.0  # readiness fails this long before sockets close
     redis_url: str | None = field(default=None, repr=False)  # None: one process, nothing shared
     metrics_token: str | None = field(default=None, repr=False)  # None: /metrics needs no token
@@ -305,6 +306,7 @@ class Settings:
             attachment_types=_content_types(env.get("LEADBOT_ATTACHMENT_TYPES")),
             attachment_secret=env.get("LEADBOT_ATTACHMENT_SECRET") or None,
             log_format=_log_format(env.get("LEADBOT_LOG_FORMAT")),
+            store_timeout_seconds=_number(env, "LEADBOT_STORE_TIMEOUT_SECONDS", 10.0, 0.1, 300.0, float),
             shutdown_drain_seconds=_number(env, "LEADBOT_SHUTDOWN_DRAIN_SECONDS", 2.0, 0.0, 300.0, float),
             redis_url=_redis_url(env.get("LEADBOT_REDIS_URL")),
             metrics_token=env.get("LEADBOT_METRICS_TOKEN") or None,

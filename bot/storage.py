@@ -20,7 +20,9 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
         async with embedded_store(settings.data_dir, settings.database, settings.snapshot_seconds) as store:
             yield store
         return
-    store = open_mongo(settings.mongodb_uri, settings.database)
+    store = open_mongo(
+        settings.mongodb_uri, settings.database, timeout_seconds=settings.store_timeout_seconds
+    )
     try:
         await store.ensure_indexes()
         yield store

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from bot.models import (
     DELIVERY_RANK,
@@ -39,6 +39,10 @@ from bot.models import (
     StatusChange,
     utcnow,
 )
+
+# The store cannot be reached right now (down, partitioned, not answering in time): callers
+# answer 503 or an `error` frame and keep nothing half-done; the client tries again.
+StoreUnavailable = ConnectionFailure
 
 CONTACT_SLOTS: Final = ("email", "phone")
 
@@ -691,9 +695,15 @@ class Store:
         return merged
 
 
-def open_mongo(uri: str, database: str) -> Store:
-    """A store on a real MongoDB server (or anything that speaks its wire protocol)."""
+def open_mongo(uri: str, database: str, *, timeout_seconds: float = 10.0) -> Store:
+    """A store on a real MongoDB server (or anything that speaks its wire protocol).
+
+    Every operation fails within about `timeout_seconds` when the server cannot be reached or
+    stops answering (`StoreUnavailable`), instead of hanging a webhook or a socket forever."""
     from motor.motor_asyncio import AsyncIOMotorClient
 
-    client: Any = AsyncIOMotorClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+    ms = int(timeout_seconds * 1000)
+    client: Any = AsyncIOMotorClient(
+        uri, tz_aware=True, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, socketTimeoutMS=ms
+    )
     return Store(client[database], client=client)

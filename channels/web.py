@@ -23,10 +23,10 @@ from aiohttp import web
 from bot import keys
 from bot.bus import ConversationChanged, Event, MessageCreated, QueuePosition, ReplyDelta, Typing
 from bot.conversations import Conversations
-from bot.frames import FrameError, read_frames
+from bot.frames import UNAVAILABLE, UNAVAILABLE_TEXT, FrameError, error_frame, read_frames
 from bot.models import Conversation, Inbound, Message
 from bot.rate_limits import RateLimiter, Rule
-from bot.store import NotFound, new_id
+from bot.store import NotFound, StoreUnavailable, new_id
 from channels.web_access import (
     LinkMaker,
     limited_frame,
@@ -125,39 +125,48 @@ class ChatSocket:
     async def write_forever(self) -> None:
         while True:
             item = await self._queue.get()
-            if self._lagged:
-                self._lagged = False
+            try:
+                await self._write(item)
+            except StoreUnavailable:
+                # Reading the store failed (a replay): say so, and catch up with the next item.
+                self._lagged = True
+                await self.ws.send_json(error_frame(UNAVAILABLE, UNAVAILABLE_TEXT))
+
+    async def _write(self, item: _Item) -> None:
+        """One queued item to the socket (a store outage is the caller's to report)."""
+        if self._lagged:
+            self._lagged = False
+            await self._replay(self.last_sent)
+        if isinstance(item, dict):
+            await self.ws.send_json(item)
+        elif isinstance(item, _Replay):
+            await self._replay(item.after_seq)
+        elif isinstance(item, MessageCreated):
+            message = item.message
+            if message.seq <= self.last_sent:
+                return
+            if message.seq > self.last_sent + 1:
+                # A gap: messages this process never heard of (written by another process,
+                # their events lost on the way). The store has them, this one included.
                 await self._replay(self.last_sent)
-            if isinstance(item, dict):
-                await self.ws.send_json(item)
-            elif isinstance(item, _Replay):
-                await self._replay(item.after_seq)
-            elif isinstance(item, MessageCreated):
-                message = item.message
-                if message.seq <= self.last_sent:
-                    continue
-                if message.seq > self.last_sent + 1:
-                    # A gap: messages this process never heard of (written by another process,
-                    # their events lost on the way). The store has them, this one included.
-                    await self._replay(self.last_sent)
-                    continue
-                self.last_sent = message.seq
-                if message.private:
-                    continue
-                if item.origin != self.id:  # the sender has its ack
-                    await self.ws.send_json(message_frame(message, self.link))
-            elif isinstance(item, Typing):
-                if item.origin != self.id and item.sender != "visitor":
-                    await self.ws.send_json({"type": "typing", "from": item.sender, "author": item.author})
-            elif isinstance(item, QueuePosition):
-                await self.ws.send_json({"type": "queue", "position": item.position, "team": item.team})
-            elif isinstance(item, ReplyDelta):
-                frame: dict[str, Any] = {"type": "delta", "text": item.text}
-                if item.reset:
-                    frame["reset"] = True
-                await self.ws.send_json(frame)
-            elif isinstance(item, ConversationChanged):
-                self.conv = item.conversation
+                return
+            self.last_sent = message.seq
+            if message.private:
+                return
+            if item.origin != self.id:  # the sender has its ack
+                await self.ws.send_json(message_frame(message, self.link))
+        elif isinstance(item, Typing):
+            if item.origin != self.id and item.sender != "visitor":
+                await self.ws.send_json({"type": "typing", "from": item.sender, "author": item.author})
+        elif isinstance(item, QueuePosition):
+            await self.ws.send_json({"type": "queue", "position": item.position, "team": item.team})
+        elif isinstance(item, ReplyDelta):
+            frame: dict[str, Any] = {"type": "delta", "text": item.text}
+            if item.reset:
+                frame["reset"] = True
+            await self.ws.send_json(frame)
+        elif isinstance(item, ConversationChanged):
+            self.conv = item.conversation
 
     # -- reader ----------------------------------------------------------------------
 
@@ -251,13 +260,13 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
             {"type": "hello", "conversation_id": conv.id, "visitor_token": token, "last_seq": conv.last_seq}
         )
         chat.push(_Replay(after_seq))
-        with contextlib.suppress(NotFound):
+        with contextlib.suppress(NotFound, StoreUnavailable):  # answered on the next connect then
             await convs.ensure_answered(conv.id)
         await chat.read_forever()
     finally:
         subscription.close()
         writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError, StoreUnavailable):
             await writer
         sockets.discard(ws)
     return ws

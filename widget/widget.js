@@ -19,6 +19,7 @@
     too_long: `That message is too long (max ${MAX} characters).`,
     rate_limited: 'You’re sending messages too quickly. Please wait a moment.',
     busy: 'Too many chats were started from your network just now. We’ll connect you as soon as we can.',
+    unavailable: 'We’re having trouble saving messages. We’ll keep trying.',
     bad_frame: 'That message could not be sent.',
     file: 'That file could not be sent.',
   };
@@ -308,7 +309,7 @@
           ws.close();
           return;
         }
-        if (d.code === 'rate_limited') { // nothing was stored: keep the outbox, try again after the wait
+        if (d.code === 'rate_limited' || d.code === 'unavailable') { // nothing stored: keep the outbox, retry
           const wait = (d.retry_after || 5) * 1000;
           if (!ready) { hold = wait; note(ERRORS.busy, true); break; } // no conversation yet; the socket closes
           clearTimeout(limitTimer);

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.errors import Refused
-from bot.store import NotFound
+from bot.store import NotFound, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,25 @@ def json_error(status: int, message: str, code: str | None = None) -> web.Respon
     return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
 
+def unavailable() -> web.Response:
+    """503: the store cannot be reached; nothing was done, so the caller may simply try again."""
+    response = json_error(503, "the store is unreachable right now; nothing was changed, try again shortly")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+@web.middleware
+async def store_unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outside /api too (channel webhooks, pages): 503 so providers and browsers retry."""
+    try:
+        return await handler(request)
+    except StoreUnavailable:
+        log.warning("store unavailable in %s %s", request.method, request.path)
+        if request.writer.output_size:
+            raise  # a response (a websocket's upgrade) already went out: nothing more can
+        return unavailable()
+
+
 class ApiError(web.HTTPException):
     """Raise with a status, a code and a message; the middleware renders it as JSON."""
 
@@ -53,6 +72,9 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_error(exc.status, exc.message, exc.code)
     except NotFound as exc:
         return json_error(404, str(exc))
+    except StoreUnavailable:
+        log.warning("store unavailable in %s %s", request.method, request.path)
+        return unavailable()
     except web.HTTPException as exc:
         if exc.status_code < 400 or exc.content_type == "application/json":
             raise
