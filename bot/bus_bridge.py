@@ -32,6 +32,7 @@ CHANNEL: Final = "leadbot:events"
 # Events waiting to go out; beyond this (Redis slower than the process) new ones are dropped:
 # other processes catch up from the store.
 MAX_PENDING: Final = 10_000
+STOP_SECONDS: Final = 2.0
 EVENT_TYPES: Final[dict[str, type[Any]]] = {
     cls.__name__: cls
     for cls in (
@@ -105,9 +106,9 @@ class BusBridge:
             self.bus.relays.remove(self._send_later)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # Bounded: a connection stuck in redis-py's cleanup must not hold up the shutdown.
+            await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
 
     def _send_later(self, event: Event) -> None:
         if isinstance(event, events.Resync) or not self.link.healthy:
@@ -147,8 +148,9 @@ class BusBridge:
                 log.warning("event bridge lost redis: %s", exc)
                 await self.link.ping()  # marks the link degraded
             finally:
-                with contextlib.suppress(*UNREACHABLE):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis ships it untyped
+                with contextlib.suppress(*UNREACHABLE, TimeoutError):
+                    async with asyncio.timeout(STOP_SECONDS):
+                        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis ships it untyped
 
     async def _until_healthy(self) -> None:
         back = asyncio.Event()

@@ -9,6 +9,8 @@ reports `degraded`), and the link notices by itself when Redis is back.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -88,4 +90,6 @@ class RedisLink:
 
     async def close(self) -> None:
         if self.client is not None:
-            await self.client.aclose()
+            with contextlib.suppress(*UNREACHABLE, TimeoutError):
+                async with asyncio.timeout(2.0):  # a hung connection must not hold up the shutdown
+                    await self.client.aclose()
