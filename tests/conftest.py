@@ -53,6 +53,21 @@ async def settle(app: web.Application, deadline: float = 10.0) -> None:
         await app[keys.CONVERSATIONS].idle()
 
 
+async def api_call(
+    client: TestClient[Any, Any],
+    method: str,
+    path: str,
+    body: Any = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """A JSON API call (as the admin token unless `headers` say otherwise), checked for `status`."""
+    response = await client.request(method, path, json=body, headers=headers or AUTH)
+    answer = await response.json()
+    assert response.status == status, answer
+    return answer
+
+
 async def api_get(client: TestClient[Any, Any], path: str, status: int = 200) -> Any:
     response = await client.get(path, headers=AUTH)
     body = await response.json()

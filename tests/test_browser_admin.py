@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from playwright.async_api import expect
 
 from tests.conftest import AUTH, api_get
-from tests.support.browser import chromium
+from tests.support.browser import Problems, chromium
 from tests.support.inbox import PASSWORD, add_user
 from tests.support.visitor import Visitor
 
@@ -40,27 +40,6 @@ slots:
     required: true
     question: "Where should we send the recording?"
 """
-
-
-class Problems(list[str]):
-    """Page errors, CSP complaints and dialogs seen on a watched page: there should be none."""
-
-    def watch(self, page: Any) -> None:
-        page.on("pageerror", lambda exc: self.append(f"page error: {exc}"))
-        page.on(
-            "console",
-            lambda msg: (
-                self.append(f"console: {msg.text}")
-                if "Content Security Policy" in msg.text or "Uncaught" in msg.text
-                else None
-            ),
-        )
-
-        async def refuse(dialog: Any) -> None:
-            self.append(f"dialog: {dialog.message}")
-            await dialog.dismiss()
-
-        page.on("dialog", refuse)
 
 
 @pytest.fixture

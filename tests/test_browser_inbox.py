@@ -21,7 +21,7 @@ from bot import keys
 from bot.app import create_app
 from bot.settings import Settings
 from tests.conftest import api_get, settle
-from tests.support.browser import chromium
+from tests.support.browser import Problems, chromium
 from tests.support.fake_twilio import start_rig
 from tests.support.inbox import PASSWORD
 
@@ -55,27 +55,6 @@ async def server(aiohttp_server: ServerFactory, tmp_path: Path) -> TestServer:
 async def browser() -> AsyncIterator[Any]:
     async with chromium() as launched:
         yield launched
-
-
-class Problems(list[str]):
-    """Page errors, CSP complaints and dialogs seen on any watched page."""
-
-    def watch(self, page: Any) -> None:
-        page.on("pageerror", lambda exc: self.append(f"page error: {exc}"))
-        page.on(
-            "console",
-            lambda msg: (
-                self.append(f"console: {msg.text}")
-                if "Content Security Policy" in msg.text or "Uncaught" in msg.text
-                else None
-            ),
-        )
-
-        async def refuse(dialog: Any) -> None:
-            self.append(f"dialog: {dialog.message}")
-            await dialog.dismiss()
-
-        page.on("dialog", refuse)
 
 
 async def add_user(app: web.Application, email: str, name: str, role: str = "agent") -> None:
@@ -294,7 +273,8 @@ async def test_hostile_text_renders_as_text_everywhere_in_the_inbox(server: Test
                )].map((e) => e.outerHTML)"""
         )
         assert injected == []
-    assert await inbox.evaluate("document.querySelectorAll('script').length") == 1  # inbox.js only
+    scripts = await inbox.evaluate("[...document.querySelectorAll('script')].map((s) => s.src)")
+    assert [src.rsplit("/", 1)[-1] for src in scripts] == ["api.js", "inbox.js"]  # nothing injected
     assert not problems, problems
 
 

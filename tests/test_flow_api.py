@@ -9,25 +9,12 @@ import yaml
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import AUTH, api_get, settle
+from tests.conftest import api_call as call
 from tests.support.agents import make_agent
 from tests.support.visitor import Visitor
 
 NEW_GREETING = "Hello from version two!"
 NEW_COMPANY_QUESTION = "Which organisation do you work for?"
-
-
-async def call(
-    client: TestClient[Any, Any],
-    method: str,
-    path: str,
-    body: Any = None,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    response = await client.request(method, path, json=body, headers=headers or AUTH)
-    answer = await response.json()
-    assert response.status == status, answer
-    return answer
 
 
 async def live_body(client: TestClient[Any, Any]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from aiohttp.test_utils import TestClient
 from bot.experiments.assign import assign
 from bot.experiments.stats import two_proportion_p, wilson
 from bot.flows import Flow
-from tests.conftest import AUTH, api_get, settle
+from tests.conftest import api_call as call
+from tests.conftest import api_get, settle
 from tests.support.fake_twilio import ClientFactory, Rig, ServerFactory, start_rig
 from tests.support.visitor import Visitor
 
@@ -37,15 +38,6 @@ EXPERIMENTS: list[dict[str, Any]] = [
 ]
 HANDED_OFF = "bringing in a person"
 QUALIFIED = "a person from our team will join"
-
-
-async def call(
-    client: TestClient[Any, Any], method: str, path: str, body: Any = None, status: int = 200
-) -> Any:
-    response = await client.request(method, path, json=body, headers=AUTH)
-    answer = await response.json()
-    assert response.status == status, answer
-    return answer
 
 
 async def publish_experiments(client: TestClient[Any, Any]) -> dict[str, Any]:

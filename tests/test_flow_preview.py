@@ -9,7 +9,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from bot import keys
-from tests.conftest import AUTH, api_get, settle
+from tests.conftest import api_call as call
+from tests.conftest import api_get, settle
 from tests.support.agents import make_agent
 from tests.support.inbox import Agent, add_user, hand_off
 from tests.support.visitor import Visitor
@@ -20,20 +21,6 @@ DRAFT_GREETING = "Hello from the saved draft!"
 B_GREETING = "Hey! Two minutes of questions and you're through to the team."
 B_COMPANY = "Which organisation do you work for?"
 HANDED_OFF = "Of course — I'm bringing in a person from our team. They'll reply right here."
-
-
-async def call(
-    client: TestClient[Any, Any],
-    method: str,
-    path: str,
-    body: Any = None,
-    status: int = 200,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    response = await client.request(method, path, json=body, headers=headers or AUTH)
-    answer = await response.json()
-    assert response.status == status, answer
-    return answer
 
 
 async def preview(client: TestClient[Any, Any], body: dict[str, Any], status: int = 200) -> Any:

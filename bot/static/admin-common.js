@@ -8,7 +8,6 @@
  * admin-preview.js, admin-panels.js and admin-audit.js. */
 (() => {
   'use strict';
-  const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
   const $ = (id) => document.getElementById(id);
 
   // ---- DOM helpers: text only, never HTML ----
@@ -48,43 +47,8 @@
   const percent = (rate) => (rate == null || Number.isNaN(Number(rate)) ? '–' : `${(Number(rate) * 100).toFixed(1)}%`);
   const plural = (n, one, many) => `${n} ${n === 1 ? one : (many || `${one}s`)}`;
 
-  // ---- the API ----
-  class ApiError extends Error {
-    constructor(status, message, data) {
-      super(message);
-      this.status = status;
-      this.data = data || null;
-    }
-  }
-  const signIn = () => location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
-  /* A JSON API call with the session's CSRF token. `body` is sent as JSON, unless it is a string
-   * (sent as is, e.g. a YAML file). Errors throw ApiError carrying the answer's JSON (`data`),
-   * e.g. the `problems` of a refused publish. */
-  const api = async (method, path, body) => {
-    const init = { method, credentials: 'same-origin', headers: { 'X-CSRF-Token': CSRF, Accept: 'application/json' } };
-    if (typeof body === 'string') {
-      init.headers['Content-Type'] = 'text/yaml; charset=utf-8';
-      init.body = body;
-    } else if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch (e) {
-      throw new ApiError(0, 'The server could not be reached. Check your connection and try again.');
-    }
-    if (response.status === 401) {
-      signIn();
-      throw new ApiError(401, 'Your sign-in has ended.');
-    }
-    const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok) {
-      throw new ApiError(response.status, (data && data.message) || `The server answered ${response.status}.`, data);
-    }
-    return data;
-  };
+  // ---- the API (/static/api.js) ----
+  const { api, ApiError } = window.leadbotApi;
   const flowPath = (id, ...parts) => ['/api/flows', encodeURIComponent(id), ...parts].join('/');
   const exportHref = (id, version) => {
     const base = flowPath(id, 'export');

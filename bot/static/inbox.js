@@ -10,7 +10,6 @@
   const shell = $('inbox');
   if (!shell) return;
 
-  const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || '';
   const IS_ADMIN = shell.dataset.role === 'admin';
   const MAX = Number(shell.dataset.maxChars) || 4000;
   const KEY = 'leadbot:inbox:';
@@ -128,32 +127,7 @@
   };
 
   // ---- the API ----
-  class ApiError extends Error {
-    constructor(status, message) { super(message); this.status = status; }
-  }
-  const api = async (method, path, body) => {
-    const init = { method, credentials: 'same-origin', headers: { 'X-CSRF-Token': CSRF, Accept: 'application/json' } };
-    if (body instanceof FormData) {
-      init.body = body; // files: the browser sets the multipart Content-Type and its boundary
-    } else if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(path, init);
-    } catch (e) {
-      throw new ApiError(0, 'The server could not be reached. Check your connection and try again.');
-    }
-    if (response.status === 401) {
-      signIn();
-      throw new ApiError(401, 'Your sign-in has ended.');
-    }
-    const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok) throw new ApiError(response.status, (data && data.message) || `The server answered ${response.status}.`);
-    return data;
-  };
-  const signIn = () => location.assign('/login?next=' + encodeURIComponent('/inbox' + location.hash));
+  const { api, ApiError, signIn } = window.leadbotApi; // /static/api.js
   const act = async (method, path, body) => {
     try {
       return await api(method, path, body);

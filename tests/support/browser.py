@@ -28,3 +28,24 @@ async def chromium() -> AsyncIterator[Any]:
             yield browser
         finally:
             await browser.close()
+
+
+class Problems(list[str]):
+    """Page errors, CSP complaints and dialogs seen on the watched pages: there should be none."""
+
+    def watch(self, page: Any) -> None:
+        page.on("pageerror", lambda exc: self.append(f"page error: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                self.append(f"console: {msg.text}")
+                if "Content Security Policy" in msg.text or "Uncaught" in msg.text
+                else None
+            ),
+        )
+
+        async def refuse(dialog: Any) -> None:
+            self.append(f"dialog: {dialog.message}")
+            await dialog.dismiss()
+
+        page.on("dialog", refuse)
