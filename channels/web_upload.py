@@ -15,6 +15,7 @@ from bot import keys
 from bot.api.errors import ApiError, json_error
 from bot.api.uploads import is_multipart, read_form, save_uploads
 from bot.models import Inbound
+from bot.rate_limits import Rule, retry_seconds
 from bot.store import new_id
 from channels.web_access import origin_allowed, visitor_link
 
@@ -29,6 +30,15 @@ async def visitor_upload(request: web.Request) -> web.Response:
         return json_error(404, "no conversation for this visitor token", "not_found")
     if not is_multipart(request):
         return json_error(415, "send multipart/form-data with one or more 'file' parts")
+    # A file is a message: it counts against the conversation's message limit, before it is read.
+    wait = await request.app[keys.RATE_LIMITS].hit(Rule.MESSAGES, conv.id)
+    if wait is not None:
+        seconds = retry_seconds(wait)
+        refused = json_error(
+            429, f"too many messages in this conversation; try again in {seconds} s", "rate_limited"
+        )
+        refused.headers["Retry-After"] = str(seconds)
+        return refused
     files = request.app[keys.ATTACHMENTS]
     try:
         form = await read_form(request, files)

@@ -502,3 +502,32 @@ async def test_the_widget_says_why_and_tries_again_after_the_wait(
         await other.clock.fast_forward(3600_000)  # the widget waits what the server said, then connects
         await expect(other.locator(".lb-bot .lb-txt").first).to_contain_text("What are you hoping to solve")
     assert not problems, problems
+
+
+async def test_a_file_counts_as_a_message(
+    aiohttp_client: ClientFactory, tmp_path: Path, clock: FakeClock, shared_env: dict[str, str]
+) -> None:
+    from aiohttp import FormData
+
+    client = await start(
+        aiohttp_client, tmp_path / "data", clock, LEADBOT_LIMIT_MESSAGES="2/minute", **shared_env
+    )
+    visitor = await Visitor.connect(client)
+    sent = await visitor.send("first")
+    assert (await visitor.next_frame("ack"))["id"] == sent
+
+    def upload(client_id: str) -> FormData:
+        form = FormData()
+        form.add_field("client_id", client_id)
+        form.add_field("file", b"hello", filename="notes.txt", content_type="text/plain")
+        return form
+
+    accepted = await client.post("/ws/chat/upload", params={"token": visitor.token}, data=upload("f1"))
+    assert accepted.status == 201, await accepted.text()
+    refused = await client.post("/ws/chat/upload", params={"token": visitor.token}, data=upload("f2"))
+    assert refused.status == 429 and refused.headers["Retry-After"] == "60"
+    assert (await refused.json())["error"] == "rate_limited"
+    await settle(client.app)
+    stored = await client.app[keys.STORE].messages_after(visitor.conversation_id, 0)
+    assert sum(bool(m.attachments) for m in stored) == 1  # the refused file was not kept
+    await visitor.close()
