@@ -143,7 +143,10 @@ async def _handoffs(app: web.Application) -> AsyncIterator[None]:
     app[keys.OWNERSHIP] = Ownership(convs, max_chars=settings.max_message_chars, listener=handoffs)
     app[keys.AGENT_DIRECTORY] = UserDirectory(app[keys.USERS])
     await handoffs.restore()
-    yield
+    try:
+        yield
+    finally:
+        handoffs.close()
 
 
 def create_app(

@@ -135,6 +135,9 @@ class Bus:
         # Called with every event published here (not those relayed in from other processes):
         # the Redis bridge (bot/bus_bridge.py) sends them on.
         self.relays: list[Listener] = []
+        # Called with every event relayed in from another process, after this process's listeners:
+        # state one process keeps for all (the queue a dispatcher offers from) follows the others.
+        self.remote_listeners: list[Listener] = []
 
     def subscribe(self, topic: str, listener: Listener) -> Subscription:
         sub = Subscription(self, topic, listener)
@@ -157,3 +160,6 @@ class Bus:
         if not relayed:
             for relay in self.relays:
                 relay(event)
+        else:
+            for listener in self.remote_listeners:
+                listener(event)

@@ -34,6 +34,7 @@ class Handoffs:
         self.users = users
         self.clock = clock
         self.dispatcher = Dispatcher(clock=clock, timers=timers, offer_timeout=offer_timeout, listener=self)
+        self.bus.remote_listeners.append(self._follow_other_process)
 
     async def restore(self) -> None:
         """Rebuild the queue from the store after a start."""
@@ -43,6 +44,24 @@ class Handoffs:
 
     async def _known_teams(self) -> set[str]:
         return {team for user in await self.users.list() if not user.disabled for team in user.teams}
+
+    def _follow_other_process(self, event: object) -> None:
+        """Another process queued, claimed or closed a conversation: this process's queue follows,
+        so its own agents get offers for conversations handed off anywhere. Two processes may
+        offer one conversation to two agents at once; the store lets only one claim it, and the
+        other offer ends when that claim arrives here."""
+        if not isinstance(event, ConversationChanged):
+            return
+        conv = event.conversation
+        if conv.mode == "pending_human" and conv.team and conv.queued_at is not None:
+            self.dispatcher.enqueue(conv.id, conv.team, conv.queued_at)
+        elif conv.mode != "pending_human":
+            self.dispatcher.remove(conv.id)
+
+    def close(self) -> None:
+        """Stop following other processes (the app is stopping)."""
+        if self._follow_other_process in self.bus.remote_listeners:
+            self.bus.remote_listeners.remove(self._follow_other_process)
 
     # -- the bot handed a conversation off (Conversations.on_handoff) ------------------
 

@@ -19,7 +19,7 @@ from bot.bus import MessageCreated, Resync
 from bot.bus_bridge import EVENT_TYPES, decode, encode
 from bot.models import Inbound
 from tests.conftest import ClientFactory, api_get, make_settings, settle
-from tests.support.inbox import Agent, add_user
+from tests.support.inbox import Agent, add_user, hand_off
 from tests.support.mongo_wire import MongoWireStandIn
 from tests.support.visitor import Visitor
 
@@ -187,3 +187,27 @@ async def test_redis_going_away_loses_nothing_and_inboxes_resync_after(
         await visitor.close()
     finally:
         server.stop()
+
+
+async def test_an_agent_on_one_process_is_offered_a_conversation_handed_off_on_another(
+    pair: tuple[TestClient[Any, Any], TestClient[Any, Any]],
+) -> None:
+    a, b = pair
+    dana_user = await add_user(b, "dana@example.com", name="Dana", role="agent")
+    dana = await Agent.sign_in(b, dana_user)
+    inbox = await dana.socket()
+    await inbox.next_frame("queues")
+    await inbox.send({"type": "presence", "status": "online"})
+
+    visitor = await hand_off(a)  # queued by process A, where no agent is signed in
+    offer = await inbox.next_frame("offer", lambda f: f["conversation_id"] == visitor.conversation_id)
+    assert offer["ended"] is None
+    # Dana accepts on B; the visitor on A sees her join.
+    await dana.api("POST", f"/api/conversations/{visitor.conversation_id}/claim")
+    await visitor.next_frame("message", lambda f: f["from"] == "system" and "Dana" in f["text"])
+    await settle(a.app)
+    conv = await api_get(a, f"/api/conversations/{visitor.conversation_id}")
+    assert conv["mode"] == "human" and conv["agent_id"] == dana_user.id
+    await inbox.close()
+    await dana.close()
+    await visitor.close()
