@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.assets import flows_dir  # noqa: E402
-from bot.flowbook import FlowBook  # noqa: E402
+from bot.flows import load_flows  # noqa: E402
 from bot.qualifier.graph import Qualifier  # noqa: E402
 
 ANSWERS = [
@@ -121,7 +121,7 @@ async def drive_server(visitors: int, conversations: int) -> tuple[float, list[f
 
 
 async def drive_graph(visitors: int, conversations: int) -> float:
-    flow = FlowBook.from_dir(flows_dir(), "default").current()
+    flow = load_flows(flows_dir().glob("*.yaml"))["default"]  # what the server seeds its store with
     qualifier = Qualifier()
     queue = list(range(conversations))
 
