@@ -13,51 +13,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
+from common import ANSWERS, ROOT, default_flow, free_port, wait_http  # bench/common.py
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bot.assets import flows_dir  # noqa: E402
-from bot.flows import load_flows  # noqa: E402
-from bot.qualifier.graph import Qualifier  # noqa: E402
-
-ANSWERS = [
-    "We need to automate lead follow-ups",
-    "Sure! It's Stark Industries",
-    "about fifty",
-    "ten grand a month",
-    "ASAP",
-    "I'm the CTO, it's my call",
-    "my name is Tony Stark",
-    "tony{n}@stark.com",
-    "(415) 555-{n:04d}",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def wait_ready(http: aiohttp.ClientSession, base: str) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                async with http.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
+from bot.qualifier.graph import Qualifier
 
 
 async def one_conversation(http: aiohttp.ClientSession, base: str, n: int, latencies: list[float]) -> int:
@@ -99,7 +63,7 @@ async def drive_server(visitors: int, conversations: int) -> tuple[float, list[f
         try:
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as http:
-                await wait_ready(http, base)
+                await wait_http(f"{base}/readyz", process=server)
                 await one_conversation(http, base, conversations, [])  # warm up (its own number)
                 latencies: list[float] = []
                 queue = list(range(conversations))
@@ -121,7 +85,7 @@ async def drive_server(visitors: int, conversations: int) -> tuple[float, list[f
 
 
 async def drive_graph(visitors: int, conversations: int) -> float:
-    flow = load_flows(flows_dir().glob("*.yaml"))["default"]  # what the server seeds its store with
+    flow = default_flow()  # what the server seeds its store with
     qualifier = Qualifier()
     queue = list(range(conversations))
 

@@ -362,17 +362,22 @@ class Conversations:
             await self._spawn(self._summarize(conv.id, flow, llm, reason), f"summary:{conv.id}")
         return conv, messages[-1].seq if messages else message.seq
 
+    async def _history(self, conv: Conversation, count: int) -> list[ChatMessage]:
+        """The conversation's last `count` messages as the model sees them: no private notes, no
+        notices, no empty messages; agents' replies count as the bot's side."""
+        recent = await self.store.messages_after(conv.id, max(0, conv.last_seq - count))
+        return [
+            ChatMessage("visitor" if m.sender == "visitor" else "bot", m.text)
+            for m in recent
+            if not m.private and m.sender != "system" and m.text.strip()
+        ]
+
     async def _llm_turn(self, conv: Conversation, flow: Flow, lead: Lead) -> LlmTurn | None:
         """LLM mode's part of this turn, when it is on for the server and the flow."""
         if self.llm is None or not flow.llm.enabled:
             return None
         config = self.llm.config
-        recent = await self.store.messages_after(conv.id, max(0, conv.last_seq - HISTORY_MESSAGES))
-        history = [
-            ChatMessage("visitor" if m.sender == "visitor" else "bot", m.text)
-            for m in recent
-            if not m.private and m.sender != "system" and m.text.strip()
-        ]
+        history = await self._history(conv, HISTORY_MESSAGES)
         if not history or history[-1].role != "visitor":
             return None  # nothing of the visitor's to answer (a file without words …)
 
@@ -402,12 +407,7 @@ class Conversations:
         assert self.llm is not None
         conv = await self.store.get_conversation(conv_id)
         lead = await self.store.get_lead(conv.lead_id)
-        recent = await self.store.messages_after(conv_id, max(0, conv.last_seq - 2 * HISTORY_MESSAGES))
-        history = [
-            ChatMessage("visitor" if m.sender == "visitor" else "bot", m.text)
-            for m in recent
-            if not m.private and m.sender != "system" and m.text.strip()
-        ]
+        history = await self._history(conv, 2 * HISTORY_MESSAGES)
         budget = Budget.for_turn(self.llm.config.turn_seconds, self.llm.config.prices)
         text = await summarize_with_llm(
             llm.client,

@@ -51,14 +51,15 @@ class FlowBook:
 
     async def live(self, flow_id: str | None = None) -> Flow:
         """The published version new conversations start on; unknown ids get the default flow."""
-        wanted = flow_id or self.default_id
-        number = await self.versions.live_version(wanted)
-        if number is None:
-            wanted = self.default_id
-            number = await self.versions.live_version(wanted)
-            if number is None:
-                raise FlowError(f"the default flow '{wanted}' has no published version")
-        return await self.pinned(FlowRef(id=wanted, version=number))
+        flow = await self._published(flow_id or self.default_id) or await self._published(self.default_id)
+        if flow is None:
+            raise FlowError(f"the default flow '{self.default_id}' has no published version")
+        return flow
+
+    async def _published(self, flow_id: str) -> Flow | None:
+        """The flow's live version; None for an unknown or never-published flow."""
+        number = await self.versions.live_version(flow_id)
+        return None if number is None else await self.pinned(FlowRef(id=flow_id, version=number))
 
     async def pinned(self, ref: FlowRef) -> Flow:
         """The version a conversation started with."""
@@ -76,9 +77,8 @@ class FlowBook:
     async def for_channel(self, channel: str, requested: str | None = None) -> Flow:
         """Where a new conversation starts: the flow an embed asks for (`data-flow`), else the
         flow bound to the channel, else the default flow."""
-        if requested is not None and await self.versions.live_version(requested) is not None:
-            return await self.live(requested)
-        return await self.live(await self.versions.bound_flow(channel))
+        chosen = await self._published(requested) if requested is not None else None
+        return chosen or await self.live(await self.versions.bound_flow(channel))
 
     async def live_flows(self) -> list[Flow]:
         """The live version of every published flow."""
