@@ -27,6 +27,7 @@ from bot.flow_versions import open_versions
 from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
 from bot.inbox.web import setup_inbox
+from bot.lead_events import LeadEvents
 from bot.llm.runtime import LlmRuntime
 from bot.metrics import AppState, Metrics, metrics_page
 from bot.ownership import Ownership
@@ -99,6 +100,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
             llm=llm,
             metrics=app[keys.METRICS],
             turn_locks=TurnLocks(app[keys.REDIS]),
+            lead_events=app[keys.LEAD_EVENTS],
         )
         try:
             yield
@@ -167,6 +169,7 @@ def create_app(
     app[keys.API_TOKEN], _ = api_token(settings)
     app[keys.BUS] = Bus()
     app[keys.METRICS] = Metrics()
+    app[keys.LEAD_EVENTS] = LeadEvents()
     app[keys.METRICS].registry.register(AppState(app))
     app[keys.REDIS] = RedisLink(settings.redis_url)
     app.cleanup_ctx.append(_redis)

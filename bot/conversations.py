@@ -22,6 +22,7 @@ from bot.experiments.assign import apply as apply_variants
 from bot.experiments.assign import assign as assign_variants
 from bot.flowbook import FlowBook
 from bot.flows import Flow
+from bot.lead_events import LeadEvents
 from bot.llm.budget import Budget
 from bot.llm.client import ChatMessage
 from bot.llm.runtime import LlmRuntime
@@ -101,6 +102,7 @@ class Conversations:
         llm: LlmRuntime | None = None,
         metrics: Metrics | None = None,
         turn_locks: TurnLocks | None = None,
+        lead_events: LeadEvents | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -116,6 +118,8 @@ class Conversations:
         # One turn at a time per conversation, in this process and (with Redis) across processes.
         self.turn_locks = turn_locks or TurnLocks(RedisLink(None))
         # Set whenever no background work (bot turns, consent notices) is scheduled or running.
+        # What happens to leads, for CRM webhooks and follow-ups (emitted after the store has it).
+        self.lead_events = lead_events or LeadEvents()
         self._work_in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.handoff import Handoffs
     from bot.inbox.canned import CannedReplies
     from bot.inbox.hub import InboxHub
+    from bot.lead_events import LeadEvents
     from bot.metrics import Metrics
     from bot.ownership import AgentDirectory, Ownership
     from bot.qualifier.graph import Qualifier
@@ -63,3 +64,5 @@ REDIS: web.AppKey[RedisLink] = web.AppKey("redis")
 RATE_LIMITS: web.AppKey[RateLimiter] = web.AppKey("rate_limits")
 # The sign-in throttle every process shares (Redis), over this process's own THROTTLE.
 SHARED_THROTTLE: web.AppKey[SharedLoginThrottle] = web.AppKey("shared_login_throttle")
+# What happens to leads (bot/lead_events.py): CRM webhooks and nurture follow-ups listen.
+LEAD_EVENTS: web.AppKey[LeadEvents] = web.AppKey("lead_events")
