@@ -80,6 +80,10 @@ class Jobs(Protocol):
         """Jobs whose attempts are used up, newest first."""
         ...
 
+    async def idle(self) -> None:
+        """Wait until no job is running and none is due now (tests move a ManualClock, then await this)."""
+        ...
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None:
