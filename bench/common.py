@@ -43,9 +43,9 @@ ANSWERS = [
 ]
 
 
-# `leadbot serve` as shipped, and with the change bench/proposed_index.py measures.
+# `leadbot serve` as shipped, and with the embedded store as it was before issue 7 (bench/as_before.py).
 AS_SHIPPED: tuple[str, ...] = ("-m", "bot")
-PROPOSED_INDEX: tuple[str, ...] = (str(ROOT / "bench" / "proposed_index.py"),)
+AS_BEFORE: tuple[str, ...] = (str(ROOT / "bench" / "as_before.py"),)
 
 
 def default_flow() -> Flow:

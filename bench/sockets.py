@@ -21,7 +21,7 @@ process (aiohttp). The fd limit is raised with `resource.setrlimit` here; the se
     python bench/sockets.py                    # 10,000 connections
     python bench/sockets.py --quick            # 1,000 connections, < 60 s
     python bench/sockets.py --connections 5000 --settle 5
-    python bench/sockets.py --proposed-index   # and with bench/proposed_index.py's change
+    python bench/sockets.py --before           # first as before issue 7 (bench/as_before.py)
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
+    AS_BEFORE,
     AS_SHIPPED,
-    PROPOSED_INDEX,
     clean_env,
     free_port,
     leadbot_server,
@@ -267,9 +267,9 @@ async def main() -> None:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait before each RSS reading")
     parser.add_argument("--quick", action="store_true", help="smoke test: 1,000 connections")
     parser.add_argument(
-        "--proposed-index",
+        "--before",
         action="store_true",
-        help="also measure leadbot with bench/proposed_index.py's change (before/after in one run)",
+        help="first measure leadbot with the embedded store as before issue 7 (bench/as_before.py)",
     )
     parser.add_argument("--log", type=Path, default=Path(tempfile.gettempdir()) / "leadbot-bench-sockets.log")
     args = parser.parse_args()
@@ -284,9 +284,8 @@ async def main() -> None:
     steps: list[Step] = []
     async with echo_server(args.log) as (process, base):
         steps += await measure("echo", process, f"{base}/ws/echo", args.connections, args.settle)
-    servers = [("leadbot", AS_SHIPPED)]
-    if args.proposed_index:
-        servers.append(("leadbot + index", PROPOSED_INDEX))
+    servers = [("leadbot before", AS_BEFORE)] if args.before else []
+    servers.append(("leadbot", AS_SHIPPED))
     for name, launcher in servers:
         with tempfile.TemporaryDirectory(prefix="leadbot-bench-") as tmp:
             async with leadbot_server(Path(tmp), log=args.log, launcher=launcher) as (process, base):

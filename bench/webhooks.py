@@ -22,7 +22,7 @@ process that parses the form and answers the same empty TwiML: no signature chec
     python bench/webhooks.py                          # 50, 100, 200, 400 req/s, 10 s each
     python bench/webhooks.py --quick                  # 50 and 200 req/s, 3 s each, < 60 s
     python bench/webhooks.py --rates 100 300 --seconds 20
-    python bench/webhooks.py --proposed-index         # and with bench/proposed_index.py's change
+    python bench/webhooks.py --before                 # first as before issue 7 (bench/as_before.py)
 """
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
+    AS_BEFORE,
     AS_SHIPPED,
-    PROPOSED_INDEX,
     ROOT,
     Run,
     clean_env,
@@ -299,9 +299,9 @@ async def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke test: 50 and 200 req/s for 3 s")
     parser.add_argument("--keep-going", action="store_true", help="run every rate, saturated or not")
     parser.add_argument(
-        "--proposed-index",
+        "--before",
         action="store_true",
-        help="also measure leadbot with bench/proposed_index.py's change (before/after in one run)",
+        help="first measure leadbot with the embedded store as before issue 7 (bench/as_before.py)",
     )
     parser.add_argument(
         "--log", type=Path, default=Path(tempfile.gettempdir()) / "leadbot-bench-webhooks.log"
@@ -316,9 +316,8 @@ async def main() -> None:
     results: list[Result] = []
     async with stand_in("hello", args.log) as (process, base):
         results += await sweep("hello world", process, base + SMS_PATH, args.rates, args.seconds, None, True)
-    servers = [("leadbot", AS_SHIPPED)]
-    if args.proposed_index:
-        servers.append(("leadbot + index", PROPOSED_INDEX))
+    servers = [("leadbot before", AS_BEFORE)] if args.before else []
+    servers.append(("leadbot", AS_SHIPPED))
     for name, launcher in servers:
         async with stand_in("twilio", args.log) as (_, twilio):
             with tempfile.TemporaryDirectory(prefix="leadbot-bench-") as tmp:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -27,6 +28,20 @@ def _redact(uri: str) -> str:
     return f"{scheme}//{user}:***@{tail}"
 
 
+# Libraries that log routine work at INFO. The twilio SDK writes eleven lines per REST request
+# (the request line, each header, the response's status and headers): most of the log, and ~2 %
+# of the server's CPU at 200 SMS/s (docs/performance.md). Their warnings and errors still show.
+CHATTY_LOGGERS = ("twilio",)
+
+
+def quiet_chatty_loggers() -> None:
+    """Only warnings from `CHATTY_LOGGERS`, unless the operator asked for DEBUG (then all)."""
+    if logging.getLogger().getEffectiveLevel() <= logging.DEBUG:
+        return
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -40,7 +55,8 @@ def serve(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if overrides:
         settings = Settings(**{**settings.__dict__, **overrides})
-    setup_logging(settings.log_format)
+    setup_logging(settings.log_format, logging.getLevelNamesMapping()[settings.log_level.upper()])
+    quiet_chatty_loggers()
     token, token_file = api_token(settings)
     app = create_app(settings)
     drain_on_sigterm(app)

@@ -2,9 +2,11 @@
 
 The embedded database lives in memory. Its whole content is written to
 `<data_dir>/store.json` (MongoDB extended JSON) every `snapshot_seconds` when anything
-changed, and once more on graceful shutdown; it is read back at start. The file is
-replaced atomically (write, fsync, rename), so a crash never leaves a torn snapshot —
-but it can lose the writes of the last `snapshot_seconds`. Use MongoDB for durability.
+changed, and once more on graceful shutdown; it is read back at start. A snapshot is the
+database at one instant, copied without stalling the event loop (bot/embedded_snapshot.py),
+and the file is replaced atomically (write, fsync, rename), so a crash never leaves a torn
+or half-old snapshot — but it loses the writes made since the last one. Use MongoDB for
+durability.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,8 +23,11 @@ from typing import Any
 from bson import json_util
 
 from bot.embedded_index import accelerate
+from bot.embedded_snapshot import JSON_OPTIONS, SLICE_SECONDS, take, write_snapshot
 from bot.errors import StoreLocked
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 SNAPSHOT_FILE = "store.json"
 LOCK_FILE = "leadbot.lock"
@@ -48,30 +54,19 @@ def _exclusive(data_dir: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-_JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.CANONICAL, tz_aware=True)
-
-
-def _encode_and_write(path: Path, data: dict[str, list[dict[str, Any]]]) -> None:
-    _write_atomically(path, json_util.dumps(data, json_options=_JSON_OPTIONS))
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def open_embedded(database: str) -> Store:
     """A store on an in-process mongomock database, indexed for leadbot's hot queries."""
+    return open_embedded_database(database)[0]
+
+
+def open_embedded_database(database: str) -> tuple[Store, Any]:
+    """The store, and the mongomock database under it (what a `Snapshotter` copies)."""
     import mongomock
     from mongomock_motor import AsyncMongoMockClient
 
     engine: Any = mongomock.MongoClient(tz_aware=True)
     accelerate(engine[database])
-    return Store(AsyncMongoMockClient(mock_mongo_client=engine)[database])
+    return Store(AsyncMongoMockClient(mock_mongo_client=engine)[database]), engine[database]
 
 
 def _read_if_exists(path: Path) -> str | None:
@@ -84,34 +79,57 @@ def _read_if_exists(path: Path) -> str | None:
 class Snapshotter:
     """Writes the embedded store to disk when it has changed."""
 
-    def __init__(self, store: Store, path: Path) -> None:
+    def __init__(
+        self, store: Store, database: Any, path: Path, *, slice_seconds: float = SLICE_SECONDS
+    ) -> None:
         self.store = store
+        self.database = database  # the mongomock database under `store`
         self.path = path
+        self.slice_seconds = slice_seconds
         self._saved_writes = store.writes
+        self._lock = asyncio.Lock()
+        self._writing: asyncio.Future[None] | None = None
 
     async def load(self) -> int:
         text = await asyncio.to_thread(_read_if_exists, self.path)
         if text is None:
             return 0
-        data: dict[str, list[dict[str, Any]]] = json_util.loads(text, json_options=_JSON_OPTIONS)
+        data: dict[str, list[dict[str, Any]]] = json_util.loads(text, json_options=JSON_OPTIONS)
         await self.store.restore(data)
         self._saved_writes = self.store.writes
         return sum(len(docs) for docs in data.values())
 
     async def save_if_changed(self) -> bool:
-        writes = self.store.writes
-        if writes == self._saved_writes:
-            return False
-        data = await self.store.dump()
-        # Encoding a large store and writing it would stall every socket: do it in a thread.
-        await asyncio.to_thread(_encode_and_write, self.path, data)
-        self._saved_writes = writes
-        return True
+        async with self._lock:  # one at a time, in order: an older snapshot never lands last
+            await self._earlier_write_landed()
+            writes = self.store.writes
+            if writes == self._saved_writes:
+                return False
+            # The copy is of this instant (the count above and the freeze: no await between).
+            collections = await take(self.database._store, self.slice_seconds)
+            self._writing = asyncio.ensure_future(asyncio.to_thread(write_snapshot, self.path, collections))
+            await asyncio.shield(self._writing)  # cancelling us must not cancel the write
+            self._writing = None
+            self._saved_writes = writes
+            return True
+
+    async def _earlier_write_landed(self) -> None:
+        """A write whose caller was cancelled (at shutdown) goes on in its thread: let it land."""
+        writing = self._writing
+        if writing is None:
+            return
+        await asyncio.wait([writing])
+        self._writing = None
+        if not writing.cancelled() and writing.exception() is not None:
+            log.error("an earlier snapshot of the embedded store failed: %s", writing.exception())
 
     async def run(self, every: float) -> None:
         while True:
             await asyncio.sleep(every)
-            await self.save_if_changed()
+            try:
+                await self.save_if_changed()
+            except Exception:  # a full disk, say: keep serving, and try again next time
+                log.exception("could not write the embedded store's snapshot to %s", self.path)
 
 
 @contextlib.asynccontextmanager
@@ -125,8 +143,8 @@ async def embedded_store(data_dir: Path, database: str, snapshot_seconds: float)
 
 @contextlib.asynccontextmanager
 async def _open(data_dir: Path, database: str, snapshot_seconds: float) -> AsyncIterator[Store]:
-    store = open_embedded(database)
-    snapshots = Snapshotter(store, data_dir / SNAPSHOT_FILE)
+    store, engine = open_embedded_database(database)
+    snapshots = Snapshotter(store, engine, data_dir / SNAPSHOT_FILE)
     await snapshots.load()
     await store.ensure_indexes()
     task = asyncio.create_task(snapshots.run(snapshot_seconds), name="leadbot-snapshots")

@@ -56,7 +56,7 @@ async def _download(
                     files.check(kind, len(data))  # raises: over the limit
             return kind, bytes(data)
     except (ClientError, TimeoutError) as exc:
-        raise MediaUnavailable(f"could not fetch it: {exc or type(exc).__name__}") from None
+        raise MediaUnavailable(f"could not fetch it: {str(exc) or type(exc).__name__}") from None
 
 
 class TwilioMedia:

@@ -87,3 +87,45 @@ async def test_published_flow_versions_and_pins_survive_a_restart(
     assert "Which organisation are you with?" in (await new.say("We need better lead routing"))["text"]
     await back.close()
     await new.close()
+
+
+async def test_the_snapshot_restores_every_kind_of_value(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bson import Binary, Decimal128, ObjectId, json_util
+    from bson.int64 import Int64
+
+    from bot.embedded import embedded_store
+    from bot.embedded_snapshot import JSON_OPTIONS
+
+    at = datetime(2026, 11, 21, 9, 30, 15, 123000, tzinfo=UTC)  # MongoDB keeps milliseconds
+    values = {
+        "at": at,
+        "raw": b"\x00\xffbytes",
+        "binary": Binary(b"\x01\x02", 128),
+        "oid": ObjectId(),
+        "big": Int64(2**40),
+        "int": 2**40,
+        "small": -7,
+        "ratio": 0.1,
+        "money": Decimal128("10.10"),
+        "flag": True,
+        "nothing": None,
+        "text": 'Zoë 👋 "quoted" \\ </script>',
+        "nested": {"slots": {"email": "zoe@x.io", "seen": [at, {"deeper": [1, "two", None]}]}, "empty": {}},
+        "list": [],
+    }
+    async with embedded_store(tmp_path, "leadbot", snapshot_seconds=3600) as store:
+        things = [{"_id": "t1", **values}, {"n": 1, "_id": ObjectId()}]  # `_id` last: kept there
+        await store.collection("things").insert_many(things)
+        await store.leads.insert_one({"_id": "l1", "slots": {"email": "a@x.io"}})
+        await store.leads.update_one({"_id": "l1"}, {"$set": {"slots.email": "b@x.io", "at": at}})  # in place
+        await store.messages.insert_one({"_id": "m1", "conversation_id": "c1", "seq": 1, "at": at})
+        expected = await store.dump()
+    text = (tmp_path / "store.json").read_text(encoding="utf-8")
+    assert text == json_util.dumps(expected, json_options=JSON_OPTIONS)  # the format it always had
+    async with embedded_store(tmp_path, "leadbot", snapshot_seconds=3600) as store:
+        assert await store.dump() == expected
+        thing = await store.collection("things").find_one({"_id": "t1"})
+        assert thing == {"_id": "t1", **values} and thing["at"].tzinfo is not None
+        assert await store.leads.find_one({"slots.email": "b@x.io"}) is not None  # indexed again
