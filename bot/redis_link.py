@@ -77,6 +77,10 @@ class RedisLink:
                 log.warning("redis call failed: %s", exc)
             self._set(False)
             return None
+        if not self.healthy:
+            # Back after an outage: every idle pooled connection still points at the Redis that
+            # went away, and the next call to pick one up would fail and count as a new outage.
+            await self.client.connection_pool.disconnect(inuse_connections=False)
         self._set(True)
         return result
 
