@@ -1,0 +1,32 @@
+"""The whole analytics report for one window: what the page, the JSON API and the CSVs show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.analytics.attribution import Attribution, attribution
+from bot.analytics.dropoff import QuestionDropOff, dropoff
+from bot.analytics.funnel import Cohort, cohort
+from bot.analytics.timing import Timing, timings
+from bot.analytics.window import Window
+from bot.attribution.report import Grouping
+from bot.store import Store
+
+
+@dataclass(frozen=True)
+class Report:
+    window: Window
+    cohort: Cohort
+    dropoff: list[QuestionDropOff]
+    timings: list[Timing]
+    attribution: Attribution
+
+
+async def build_report(store: Store, window: Window, *, attribution_by: Grouping = "source") -> Report:
+    return Report(
+        window=window,
+        cohort=await cohort(store, window),
+        dropoff=await dropoff(store, window),
+        timings=await timings(store, window),
+        attribution=await attribution(store, window, attribution_by),
+    )
