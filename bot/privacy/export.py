@@ -1,0 +1,141 @@
+"""Everything leadbot keeps about a lead, as one JSON document (docs/privacy.md, "Export").
+
+```
+{"format": "leadbot.lead-export", "version": 1, "exported_at", "lead_id",
+ "lead": {…},                        the lead as the API shows it, consent and merged ids included
+ "conversations": [{…, "messages": [{…}]}],  every conversation, every message (notes too)
+ "attachments": [{id, conversation_id, filename, content_type, size, created_at, data_base64}],
+ "consent": [{given, at, text, flow, conversation_id}],   each acceptance, oldest first
+ "access_log": [{…}],                 who read this lead's data, and when
+ "<registered name>": …,              touchpoints, webhook_deliveries, jobs, and any other module's
+ "other_records": {"<collection>": [{…}]}}  documents naming the lead in any other collection
+```
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from bot.api.views import consent_json, conversation_json, lead_json
+from bot.jobs import Job
+from bot.models import Consent, Conversation
+from bot.privacy.access import AccessLog
+from bot.privacy.erase import CONVERSATION_FIELDS, LEAD_FIELDS, NOT_SWEPT, Erasure, naming
+from bot.privacy.registry import Exporters
+from bot.store import NotFound, Store
+
+FORMAT: Final = "leadbot.lead-export"
+VERSION: Final = 1
+MAX_MESSAGES: Final = 100_000
+
+
+def json_safe(value: Any) -> Any:
+    """Store documents as plain JSON: times as ISO 8601, bytes as base64, anything else as text."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {
+        "kind": job.kind,
+        "key": job.key,
+        "payload": json_safe(dict(job.payload)),
+        "run_at": job.run_at.isoformat(),
+        "subject": job.subject,
+        "attempt": job.attempt,
+        "last_error": job.last_error,
+    }
+
+
+async def documents_naming(
+    store: Store, collection: str, lead_ids: list[str], conversation_ids: list[str]
+) -> list[dict[str, Any]]:
+    """A collection's documents about the lead (by `lead_id` or `conversation_id`), as JSON."""
+    query = naming(("lead_id", "conversation_id"), [*lead_ids, *conversation_ids])
+    cursor = store.collection(collection).find(query).sort("_id", 1)
+    return [json_safe(doc) async for doc in cursor]
+
+
+class LeadExport:
+    def __init__(self, *, store: Store, erasure: Erasure, exporters: Exporters, access: AccessLog) -> None:
+        self.store = store
+        self.erasure = erasure  # knows the lead's subject: merged leads, every conversation
+        self.exporters = exporters
+        self.access = access
+
+    async def document(self, lead_id: str, *, now: datetime) -> dict[str, Any]:
+        """The export (NotFound when there is no such lead)."""
+        store = self.store
+        lead = await store.get_lead(lead_id)
+        subject = await self.erasure.subject(lead)
+        ids = subject.conversation_ids
+        conversations: list[Conversation] = []
+        for conv_id in ids:
+            with contextlib.suppress(NotFound):  # removed a moment ago
+                conversations.append(await store.get_conversation(conv_id))
+        conversations.sort(key=lambda c: c.created_at)
+        consents: list[Consent] = [c.consent for c in conversations if c.consent is not None]
+        out: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "exported_at": now.isoformat(),
+            "lead_id": lead.id,
+            "lead": lead_json(lead),
+            "conversations": [
+                conversation_json(conv, messages=await store.messages_after(conv.id, 0, limit=MAX_MESSAGES))
+                for conv in conversations
+            ],
+            "attachments": await self._attachments(ids),
+            "consent": [consent_json(c) for c in sorted(consents, key=lambda c: c.at)],
+            "access_log": await self.access.about(subject.lead_ids, ids),
+        }
+        for name, exporter in self.exporters.items():
+            out[name] = json_safe(await exporter(lead.id, list(ids)))
+        out["other_records"] = await self._others(subject.lead_ids, ids, covered=set(out))
+        return out
+
+    async def _others(
+        self, lead_ids: list[str], conversation_ids: list[str], covered: set[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Documents naming the lead in collections no section covers (what erasure sweeps)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for name in await self.store.collection_names():
+            if name in NOT_SWEPT or name in covered:
+                continue
+            clauses = [
+                *naming(LEAD_FIELDS, lead_ids)["$or"],
+                *naming(CONVERSATION_FIELDS, conversation_ids)["$or"],
+            ]
+            query = {"$or": clauses}
+            docs = [json_safe(doc) async for doc in self.store.collection(name).find(query)]
+            if docs:
+                found[name] = docs
+        return found
+
+    async def _attachments(self, conversation_ids: list[str]) -> list[dict[str, Any]]:
+        cursor = self.store.collection("attachments").find({"conversation_id": {"$in": conversation_ids}})
+        return [
+            {
+                "id": doc["_id"],
+                "conversation_id": doc["conversation_id"],
+                "filename": doc["filename"],
+                "content_type": doc["content_type"],
+                "size": doc["size"],
+                "created_at": json_safe(doc.get("created_at")),
+                "data_base64": base64.b64encode(bytes(doc["data"])).decode("ascii"),
+            }
+            async for doc in cursor.sort("created_at", 1)
+        ]
