@@ -13,10 +13,12 @@ from aiojobs import Scheduler
 
 from bot import keys
 from bot.admin.web import setup_admin
+from bot.analytics.web import setup_analytics
 from bot.api.errors import store_unavailable
 from bot.api.routes import create_api
 from bot.assets import flows_dir
 from bot.attachments.web import setup_attachments
+from bot.attribution.web import setup_attribution
 from bot.auth.directory import UserDirectory
 from bot.auth.web import setup_auth
 from bot.bus import Bus
@@ -27,11 +29,15 @@ from bot.flow_versions import open_versions
 from bot.flowbook import FlowBook
 from bot.handoff import Handoffs
 from bot.inbox.web import setup_inbox
+from bot.jobs.service import JobService, run_jobs
 from bot.lead_events import LeadEvents
 from bot.llm.runtime import LlmRuntime
 from bot.metrics import AppState, Metrics, metrics_page
+from bot.nurture.setup import setup_nurture
 from bot.ownership import Ownership
 from bot.pages import page_routes
+from bot.privacy.registry import Erasers, Exporters
+from bot.privacy.web import setup_privacy
 from bot.qualifier.graph import Qualifier
 from bot.rate_limits import setup_rate_limits
 from bot.redis_link import RETRY_SECONDS as REDIS_RETRY_SECONDS
@@ -40,8 +46,10 @@ from bot.settings import Settings
 from bot.storage import open_store
 from bot.tokens import api_token
 from bot.turn_lock import TurnLocks
+from bot.webhooks.web import setup_webhooks
 from channels.base import ChannelRegistry
 from channels.email_channel import setup_email_channel
+from channels.resend import setup_channel_resend
 from channels.twilio import setup_twilio
 from channels.web import WebChannel
 
@@ -170,6 +178,9 @@ def create_app(
     app[keys.BUS] = Bus()
     app[keys.METRICS] = Metrics()
     app[keys.LEAD_EVENTS] = LeadEvents()
+    app[keys.JOBS] = JobService()  # features register their job handlers on it below
+    # Before any feature's setup: modules that keep lead data register their erasers here.
+    app[keys.ERASERS], app[keys.EXPORTERS] = Erasers(), Exporters()
     app[keys.METRICS].registry.register(AppState(app))
     app[keys.REDIS] = RedisLink(settings.redis_url)
     app.cleanup_ctx.append(_redis)
@@ -185,6 +196,7 @@ def create_app(
     app.cleanup_ctx.append(_services)
     setup_attachments(app)  # after the store: the files live there
     setup_email_channel(app, channels)  # only when SMTP is configured; after the store
+    setup_channel_resend(app)  # sends that failed for a passing reason go again (a job)
     app.on_shutdown.append(_close_sockets)
     app.add_routes(page_routes())
     app.router.add_get("/metrics", metrics_page)
@@ -194,6 +206,12 @@ def create_app(
     setup_rate_limits(app)  # after setup_auth: wraps its per-process sign-in throttle
     setup_inbox(app)
     setup_admin(app)
+    setup_analytics(app)  # the admin page; its API routes are in bot/api/routes.py
+    setup_webhooks(app)  # after the store, before the job queue
+    setup_attribution(app)  # after the store and the conversations
+    setup_nurture(app)  # follow-ups and score decay: job handlers and lead-event listeners
+    setup_privacy(app)  # after the store and the conversations: export, erasure, retention
     app[keys.TIMERS] = timers
     app.cleanup_ctx.append(_handoffs)
+    app.cleanup_ctx.append(run_jobs)  # last: jobs start once every service is up, stop first
     return app

@@ -86,6 +86,14 @@ class AttachmentsAdded:
     message: Message
 
 
+@dataclass(frozen=True)
+class ConversationRemoved:
+    """The conversation was erased (its lead's data removed, or its retention ran out): sockets
+    showing it let go of it. Nothing of it is left to read from the store."""
+
+    conversation_id: str
+
+
 Event = (
     MessageCreated
     | Typing
@@ -96,6 +104,7 @@ Event = (
     | AttachmentsAdded
     | ReplyDelta
     | Resync
+    | ConversationRemoved
 )
 
 # Inbox sockets listen to every conversation at once.

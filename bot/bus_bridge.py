@@ -45,6 +45,7 @@ EVENT_TYPES: Final[dict[str, type[Any]]] = {
         events.AttachmentsAdded,
         events.ReplyDelta,
         events.Resync,
+        events.ConversationRemoved,
     )
 }
 

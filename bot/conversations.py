@@ -22,7 +22,8 @@ from bot.experiments.assign import apply as apply_variants
 from bot.experiments.assign import assign as assign_variants
 from bot.flowbook import FlowBook
 from bot.flows import Flow
-from bot.lead_events import LeadEvents
+from bot.lead_changes import is_new_lead, lead_created, turn_events
+from bot.lead_events import LeadEvent, LeadEventKind, LeadEvents
 from bot.llm.budget import Budget
 from bot.llm.client import ChatMessage
 from bot.llm.runtime import LlmRuntime
@@ -47,7 +48,7 @@ from bot.qualifier.llm_summary import summarize_with_llm
 from bot.qualifier.llm_turn import LlmTurn
 from bot.qualifier.state import Memory
 from bot.redis_link import RedisLink
-from bot.store import Store, new_visitor_token
+from bot.store import NotFound, Store, new_visitor_token
 from bot.turn_lock import TurnLocks
 from channels.base import ChannelRegistry
 
@@ -115,6 +116,10 @@ class Conversations:
         self.clock = clock
         # Called when the bot hands a conversation to people (routing and the queue hang here).
         self.on_handoff: Callable[[Conversation, Lead], Awaitable[None]] | None = None
+        # Called when an SMS, WhatsApp or email conversation starts (attribution records where from).
+        self.on_contact_start: Callable[[Conversation], Awaitable[None]] | None = None
+        # Called when a channel could not send a stored message (channels/resend.py retries it).
+        self.on_send_failed: Callable[[Conversation, Message, Exception], Awaitable[None]] | None = None
         # One turn at a time per conversation, in this process and (with Redis) across processes.
         self.turn_locks = turn_locks or TurnLocks(RedisLink(None))
         # Set whenever no background work (bot turns, consent notices) is scheduled or running.
@@ -144,7 +149,8 @@ class Conversations:
             answered_seq=0,
         )
         assert saved is not None  # unguarded: always saved
-        conv, _, messages = saved
+        conv, lead, messages = saved
+        await self.lead_events.emit(lead_created(lead, conv, self.clock()))
         await self.deliver(conv, messages)
         return conv, token
 
@@ -175,6 +181,8 @@ class Conversations:
                 self.metrics.duplicates.labels(msg.channel).inc()
             return stored, False
         self.bus.publish(MessageCreated(stored, origin=origin))
+        # Before the turn is spawned: follow-ups due are cancelled before the bot answers.
+        await self.emit_lead_event("message.received", conv, message_id=stored.id, seq=stored.seq)
         if conv.mode in BOT_MODES:
             await self._spawn(self.answer_owed(conv.id), f"turn:{conv.id}")
         else:
@@ -190,6 +198,7 @@ class Conversations:
             return
         flow = await self.flows.for_conversation(conv)
         lead = await self.store.get_lead(conv.lead_id)
+        before = lead.model_copy(deep=True)
         if opting_out:
             set_status(lead, "opted_out", "visitor opted out")
             text = flow.texts.opted_out
@@ -209,6 +218,8 @@ class Conversations:
         conv, lead, messages = saved
         await self.deliver(conv, messages)
         self.bus.publish(ConversationChanged(conv, lead))
+        for event in turn_events(before, lead, conv, self.clock()):
+            await self.lead_events.emit(event)
 
     def typing(
         self, conv_id: str, sender: str = "visitor", *, origin: str | None = None, author: str | None = None
@@ -253,6 +264,8 @@ class Conversations:
     async def _tracked(self, work: Coroutine[Any, Any, None], name: str) -> None:
         try:
             await work
+        except NotFound:  # its conversation was erased meanwhile (bot/privacy): nothing to do
+            log.info("background work %s stopped: its conversation is gone", name)
         except Exception:
             # The visitor's message is stored; a turn still owed runs again on reconnect.
             log.exception("background work %s failed", name)
@@ -304,6 +317,7 @@ class Conversations:
             return (after, message.seq) if after is not None else None
         flow = await self.flows.for_conversation(conv)
         lead = await self.store.get_lead(conv.lead_id)
+        before, mode_before = lead.model_copy(deep=True), conv.mode  # what the turn changes, for lead events
         if not conv.state.get("opted_out"):
             self.bus.publish(Typing(conv.id, "bot"))
         memory = Memory(**conv.state)  # type: ignore[typeddict-item]
@@ -358,8 +372,10 @@ class Conversations:
             log.info("bot reply dropped: conversation %s is no longer the bot's", conv.id)
             return None
         conv, lead, messages = saved
-        await self.deliver(conv, messages)
+        await self.deliver(conv, messages, lead=lead)
         self.bus.publish(ConversationChanged(conv, lead))
+        for event in turn_events(before, lead, conv, self.clock(), mode_before=mode_before):
+            await self.lead_events.emit(event)
         if mode == "pending_human" and conv.mode == "pending_human" and self.on_handoff is not None:
             await self.on_handoff(conv, lead)  # routes and queues it, and says so on the bus
         if mode == "pending_human" and llm is not None:
@@ -432,11 +448,13 @@ class Conversations:
 
     # -- outbound --------------------------------------------------------------------
 
-    async def deliver(self, conv: Conversation, messages: list[Message]) -> None:
+    async def deliver(self, conv: Conversation, messages: list[Message], *, lead: Lead | None = None) -> None:
         """Fan stored messages out to listeners and hand them to the conversation's channel.
 
         A lead who opted out on a contact channel gets nothing more there but the
         confirmation itself; a refused or failed send is recorded on the message.
+        Each bot message is then told as `message.sent` (`lead`: the lead as just saved, if
+        the caller has it; read otherwise).
         """
         channel = self.channels.get(conv.channel)
         lead_opted_out: bool | None = None  # read once, and only when a contact channel needs it
@@ -456,10 +474,35 @@ class Conversations:
                 provider_id = await channel.send(conv, message)
             except Exception as exc:  # the message is stored; the inbox shows it did not go out
                 log.exception("channel %s could not send message %s", conv.channel, message.id)
-                await self.store.sent_as(message.id, None, "failed", str(exc)[:300])
+                await self.store.sent_as(message.id, None, "failed", (str(exc) or type(exc).__name__)[:300])
+                if self.on_send_failed is not None:
+                    await self.on_send_failed(conv, message, exc)
                 continue
             if provider_id is not None:
                 await self.store.sent_as(message.id, provider_id, "queued")
+        for message in messages:
+            if message.sender == "bot" and not message.private:
+                await self.emit_lead_event(
+                    "message.sent",
+                    conv,
+                    lead,
+                    message_id=message.id,
+                    seq=message.seq,
+                    expects=message.expects.slot if message.expects else None,
+                    follow_up="follow_up" in message.meta,
+                )
+
+    async def emit_lead_event(
+        self, kind: LeadEventKind, conv: Conversation, lead: Lead | None = None, **details: Any
+    ) -> None:
+        """Tell lead-event listeners what the store now has; never fails the change itself (it
+        is stored already: a failure here must not make a channel send it again)."""
+        try:
+            lead = lead or await self.store.get_lead(conv.lead_id)
+        except Exception:
+            log.exception("lead event %s: could not read the lead of conversation %s", kind, conv.id)
+            return
+        await self.lead_events.emit(LeadEvent(kind, self.clock(), lead, conv, dict(details)))
 
     async def receive_from_contact(
         self,
@@ -485,6 +528,13 @@ class Conversations:
         if created and flow.experiments:
             lead = await self.store.get_lead(conv.lead_id)
             conv, _ = await self._assign_variants(conv, lead, flow, subject=contact)
+        if created:
+            lead = await self.store.get_lead(conv.lead_id)
+            if is_new_lead(lead, conv):  # not when its phone or email joined it to a known lead
+                await self.lead_events.emit(lead_created(lead, conv, self.clock()))
+        if (created or conv.last_seq == 0) and self.on_contact_start is not None:
+            # No message yet: also a provider's retry after the first attempt failed midway.
+            await self.on_contact_start(conv)
         inbound = Inbound(
             channel=channel,
             conversation_id=conv.id,

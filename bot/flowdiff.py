@@ -32,6 +32,8 @@ from bot.flows import (
     Week,
     WhatsApp,
 )
+from bot.nurture.schema import Decay, FollowUpStep, Nurture, QuietHours, describe_decay
+from bot.privacy.consent_step import ConsentStep
 
 _LONGEST_SHOWN = 60  # characters of an admin's string a line shows before cutting it short
 
@@ -52,7 +54,10 @@ def describe_changes(old: Flow | None, new: Flow) -> list[str]:
         *_routing_changes(old.routing, new.routing),
         *_hours_changes(old.business_hours, new.business_hours),
         *_whatsapp_changes(old.whatsapp, new.whatsapp),
+        *_nurture_changes(old.nurture, new.nurture),
+        *_decay_changes(old.decay, new.decay),
         *_experiment_changes(old.experiments, new.experiments),
+        *_consent_changes(old.consent, new.consent),
     ]
 
 
@@ -377,6 +382,69 @@ def _whatsapp_changes(old: WhatsApp | None, new: WhatsApp | None) -> list[str]:
         else:
             lines.append(f"WhatsApp variable {name}: {_quoted(before)} → {_quoted(after)}")
     return lines
+
+
+def _consent_changes(old: ConsentStep | None, new: ConsentStep | None) -> list[str]:
+    if old is None and new is not None:
+        return ["consent step added" + (" (required before writing)" if new.required else "")]
+    if old is not None and new is None:
+        return ["consent step removed"]
+    if old is None or new is None:
+        return []
+    return [
+        *_wording("consent text", old.text, new.text),
+        # Worded like a question's `required`, not as Python's True/False.
+        *_was("consent", _consent_kind(old), _consent_kind(new)),
+        *_wording("consent button", old.button, new.button),
+    ]
+
+
+def _consent_kind(step: ConsentStep) -> str:
+    return "required before writing" if step.required else "optional"
+
+
+def _quiet(quiet: QuietHours | None) -> str:
+    if quiet is None:
+        return "none"
+    return f"{quiet.start}–{quiet.end}" + (f" ({quiet.timezone})" if quiet.timezone else "")
+
+
+def _nurture_changes(old: Nurture | None, new: Nurture | None) -> list[str]:
+    # Steps are matched by position: they run in order, so "follow-up 2" is what an admin sees.
+    if new is None:
+        return [] if old is None else ["follow-ups removed"]
+    if old is None:
+        return [f"follow-ups added: {', '.join(step.after for step in new.steps)}"]
+    lines: list[str] = []
+    for i, (before, after) in enumerate(zip(old.steps, new.steps, strict=False)):
+        lines += _follow_up_changes(f"follow-up {i + 1}", before, after)
+    added = new.steps[len(old.steps) :]
+    lines += [f"follow-up {len(old.steps) + i + 1} added: after {step.after}" for i, step in enumerate(added)]
+    lines += [f"follow-up {i + 1} removed" for i in range(len(new.steps), len(old.steps))]
+    lines += _was("follow-ups quiet hours", _quiet(old.quiet_hours), _quiet(new.quiet_hours))
+    shown = {True: "business hours only", False: "any time"}
+    lines += _was("follow-ups go", shown[old.business_hours_only], shown[new.business_hours_only])
+    return lines
+
+
+def _follow_up_changes(what: str, old: FollowUpStep, new: FollowUpStep) -> list[str]:
+    lines = _was(f"{what}: after", old.after, new.after)
+    lines += _was(f"{what}: when", ", ".join(old.when), ", ".join(new.when))
+    lines += _wording(f"{what}: text", old.text, new.text)
+    if old.whatsapp != new.whatsapp:
+        old_sid = old.whatsapp.template_sid if old.whatsapp else None
+        new_sid = new.whatsapp.template_sid if new.whatsapp else None
+        template = _wording(f"{what}: WhatsApp template", old_sid, new_sid)
+        lines += template or [f"{what}: WhatsApp variables changed"]
+    return lines
+
+
+def _decay_changes(old: Decay | None, new: Decay | None) -> list[str]:
+    if new is None:
+        return [] if old is None else ["score decay removed"]
+    if old is None:
+        return [f"score decay added: {describe_decay(new)}"]
+    return _was("score decay", describe_decay(old), describe_decay(new))
 
 
 def _experiment_changes(old: Sequence[Experiment], new: Sequence[Experiment]) -> list[str]:

@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.comparison import NUMERIC_OPS, OPS, Op, check_operand, describe, is_number, show
 from bot.experiments.model import TARGET, Experiment
+from bot.nurture.schema import Decay, Nurture, cross_check
+from bot.privacy.consent_step import ConsentStep
+from bot.whatsapp_template import TemplateValueMissing as TemplateValueMissing
+from bot.whatsapp_template import WhatsApp as WhatsApp
 
 SlotType = Literal[
     "text",  # free text, e.g. the visitor's need
@@ -55,10 +59,13 @@ RESERVED_SLOT_NAMES = frozenset(
         "status",
         "score_reasons",
         "status_history",
+        "score_history",
         "skipped",
         "details",
         "conversation_ids",
         "variants",
+        "consent",
+        "merged_ids",
         "created_at",
         "updated_at",
     }
@@ -405,56 +412,6 @@ class BusinessHours(_Strict):
         return ZoneInfo(self.timezone)
 
 
-_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]{0,40})(?:\|([^{}]*))?\}")
-
-
-class TemplateValueMissing(ValueError):
-    """A template variable needs a slot the lead has not given, and names no fallback."""
-
-
-class WhatsApp(_Strict):
-    """The approved template WhatsApp gets once its 24-hour window is closed (docs/channels.md).
-
-    `variables` fill the template's numbered variables from the lead: `{name}` is the `name`
-    slot, `{name|there}` says "there" while the name is unknown.
-    """
-
-    template_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
-    variables: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("variables")
-    @classmethod
-    def _placeholders_well_formed(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, text in value.items():
-            if not re.fullmatch(r"[A-Za-z0-9_]{1,40}", key):
-                raise ValueError(f'variable {key!r}: name variables like the template does, e.g. "1"')
-            if re.search(r"[{}]", _PLACEHOLDER.sub("", text)):
-                raise ValueError(f"variable {key!r}: write placeholders as {{slot}} or {{slot|fallback}}")
-        return value
-
-    @property
-    def slots_used(self) -> set[str]:
-        return {m.group(1) for text in self.variables.values() for m in _PLACEHOLDER.finditer(text)}
-
-    def render(self, slots: dict[str, Any]) -> dict[str, str]:
-        """The variables with the lead's slots filled in (whitespace collapsed, as WhatsApp wants)."""
-
-        def fill(match: re.Match[str]) -> str:
-            slot, fallback = match.group(1), match.group(2)
-            known = slots.get(slot)
-            value = " ".join(str(known).split()) if known is not None else ""
-            if value:
-                return value
-            if fallback is None:
-                raise TemplateValueMissing(
-                    f"the template needs the lead's {slot}, which is unknown; "
-                    f"give a fallback in the flow, like {{{slot}|there}}"
-                )
-            return fallback
-
-        return {key: _PLACEHOLDER.sub(fill, text) for key, text in self.variables.items()}
-
-
 def _slot_comparison_problem(slot: Slot, op: Op, value: Any) -> tuple[str, str] | None:
     """(the part at fault, why) when `slot` cannot be compared as `op value`."""
     if op in NUMERIC_OPS and slot.type not in ("integer", "money"):
@@ -482,6 +439,9 @@ class Flow(_Strict):
     whatsapp: WhatsApp | None = None  # None: nothing goes out on WhatsApp once its window closes
     experiments: tuple[Experiment, ...] = ()  # A/B tests of its texts (bot/experiments/model.py)
     llm: FlowLlm = FlowLlm()  # LLM mode on this flow (docs/llm.md)
+    nurture: Nurture | None = None  # follow-ups to silent leads (docs/nurture.md); None: none
+    decay: Decay | None = None  # score decay for silent leads (docs/nurture.md); None: none
+    consent: ConsentStep | None = None  # the widget's consent step (docs/privacy.md); None: none
 
     @model_validator(mode="after")
     def _consistent(self) -> Flow:
@@ -519,6 +479,14 @@ class Flow(_Strict):
         unknown = sorted(self.whatsapp.slots_used - {s.name for s in self.slots}) if self.whatsapp else []
         if unknown:
             raise ValueError(f"whatsapp.variables: unknown slot {', '.join(map(repr, unknown))}")
+        return self
+
+    @model_validator(mode="after")
+    def _nurture_fits_the_flow(self) -> Flow:
+        zone = self.business_hours.timezone if self.business_hours else None
+        problem = cross_check(self.nurture, [s.name for s in self.slots], zone)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from bot.bus import ConversationChanged, OfferChanged, QueuePosition
 from bot.clock import Clock, Timers
 from bot.conversations import Conversations
 from bot.dispatch import AgentInfo, Dispatcher, Offer, WithdrawReason
+from bot.lead_changes import handed_off
 from bot.models import Conversation, Lead
 from bot.routing import route
 
@@ -68,19 +69,22 @@ class Handoffs:
     async def hand_off(self, conv: Conversation, lead: Lead) -> None:
         flow = await self.convs.flows.pinned(conv.flow)
         decided = route(lead.slots, lead.score, flow, await self._known_teams())
+        now = self.clock.now()
         queued = await self.store.transition(
             conv.id,
             expect={"mode": "pending_human"},
             changes={
                 "team": decided.team,
                 "routing_reasons": list(decided.reasons),
-                "queued_at": self.clock.now(),
+                "queued_at": now,
+                "handed_off_at": now,  # stays after the claim clears queued_at (analytics)
             },
         )
         if queued is None:  # someone claimed it in the meantime
             return
         self.bus.publish(ConversationChanged(queued, lead))
         await self.queued(queued)
+        await self.convs.lead_events.emit(handed_off(lead, queued, self.clock.now()))
 
     # -- ownership changes (bot.ownership.OwnershipListener) ---------------------------
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from bot.attachments.files import Attachments
     from bot.attachments.links import AttachmentLinks
+    from bot.attribution.touchpoints import Touchpoints
     from bot.audit import AuditLog
     from bot.auth.sessions import Sessions
     from bot.auth.shared_throttle import SharedLoginThrottle
@@ -25,14 +26,19 @@ if TYPE_CHECKING:
     from bot.handoff import Handoffs
     from bot.inbox.canned import CannedReplies
     from bot.inbox.hub import InboxHub
+    from bot.jobs.service import JobService
     from bot.lead_events import LeadEvents
     from bot.metrics import Metrics
     from bot.ownership import AgentDirectory, Ownership
+    from bot.privacy.access import AccessLog
+    from bot.privacy.registry import Erasers, Exporters
+    from bot.privacy.web import Privacy
     from bot.qualifier.graph import Qualifier
     from bot.rate_limits import RateLimiter
     from bot.redis_link import RedisLink
     from bot.settings import Settings
     from bot.store import Store
+    from bot.webhooks.service import Webhooks
     from channels.base import ChannelRegistry
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -66,3 +72,16 @@ RATE_LIMITS: web.AppKey[RateLimiter] = web.AppKey("rate_limits")
 SHARED_THROTTLE: web.AppKey[SharedLoginThrottle] = web.AppKey("shared_login_throttle")
 # What happens to leads (bot/lead_events.py): CRM webhooks and nurture follow-ups listen.
 LEAD_EVENTS: web.AppKey[LeadEvents] = web.AppKey("lead_events")
+# Background jobs (bot/jobs): features register handlers in create_app, the queue opens with the store.
+JOBS: web.AppKey[JobService] = web.AppKey("jobs")
+# Who else keeps lead data (bot/privacy/registry.py): erasing or exporting a lead reaches them.
+ERASERS: web.AppKey[Erasers] = web.AppKey("erasers")
+EXPORTERS: web.AppKey[Exporters] = web.AppKey("exporters")
+# Reads of lead data by agents and admins, recorded in the audit log (bot/privacy/access.py).
+ACCESS_LOG: web.AppKey[AccessLog] = web.AppKey("access_log")
+# Export, erasure and retention (bot/privacy/web.py).
+PRIVACY: web.AppKey[Privacy] = web.AppKey("privacy")
+# CRM webhooks (bot/webhooks): endpoints, deliveries, and the lead event listener that feeds them.
+WEBHOOKS: web.AppKey[Webhooks] = web.AppKey("webhooks")
+# Where leads came from (bot/attribution): widget visits and contact-channel starts.
+TOUCHPOINTS: web.AppKey[Touchpoints] = web.AppKey("touchpoints")

@@ -103,6 +103,17 @@ class FlowRef(_Record):
     version: int
 
 
+class Consent(_Record):
+    """A visitor accepted the flow's consent text (bot/privacy/consent.py): what they were shown,
+    word for word, when, and in which flow version."""
+
+    given: bool = True
+    at: datetime
+    text: str
+    flow: FlowRef
+    conversation_id: str
+
+
 class Conversation(_Record):
     id: str
     channel: str
@@ -120,6 +131,10 @@ class Conversation(_Record):
     team: str | None = None
     routing_reasons: list[str] = Field(default_factory=list)
     queued_at: datetime | None = None
+    # Kept after a claim clears `queued_at` (analytics: wait and first-response times): when it
+    # last joined the queue (bot handoff or transfer to a team), and when an agent last took it.
+    handed_off_at: datetime | None = None
+    claimed_at: datetime | None = None
     agent_id: str | None = None
     outcome: Outcome | None = None
     outcome_value: float | None = None
@@ -132,6 +147,7 @@ class Conversation(_Record):
     # LLM mode's running totals: turns, attempts, failures by kind, tokens, cost, outcomes.
     llm: dict[str, Any] = Field(default_factory=dict)
     summary: str | None = None  # the handoff summary in the model's words (LLM mode), for agents
+    consent: Consent | None = None  # the widget's consent step, once accepted (docs/privacy.md)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -140,6 +156,26 @@ class StatusChange(_Record):
     status: LeadStatus
     at: datetime = Field(default_factory=utcnow)
     reason: str | None = None
+
+
+class ScoreChange(_Record):
+    """A change of score made outside a bot turn (score decay, bot/nurture/decay.py), with why:
+    "score 80 → 70: 14 days without a reply". Turns explain their score in `score_reasons`."""
+
+    at: datetime
+    score: int  # the score after the change
+    reason: str
+
+
+class Conversion(_Record):
+    """How the lead ended: converted (with the deal's value) or lost (with why); bot/attribution."""
+
+    outcome: Outcome
+    value: float | None = None  # converted only; never converted between currencies
+    currency: str | None = None  # ISO 4217, upper case
+    reason: str | None = None  # lost only
+    at: datetime
+    by: str  # the id of the agent (or admin token) who recorded it
 
 
 class Lead(_Record):
@@ -155,9 +191,16 @@ class Lead(_Record):
     status: LeadStatus = "new"
     score_reasons: list[str] = Field(default_factory=list)
     status_history: list[StatusChange] = Field(default_factory=list)
+    score_history: list[ScoreChange] = Field(default_factory=list)
+    # The latest outcome recorded for this person (re-marking replaces it; status_history keeps all).
+    conversion: Conversion | None = None
+    # When the lead first gave an email or phone (W-shaped attribution's lead-creation touch).
+    contact_given_at: datetime | None = None
     conversation_ids: list[str] = Field(default_factory=list)
     # A/B variants this person was shown, so their next conversation (any channel) gets the same.
     variants: dict[str, str] = Field(default_factory=dict)
+    consent: Consent | None = None  # the latest consent given in any of its conversations
+    merged_ids: list[str] = Field(default_factory=list)  # leads merged into this one: erased with it
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

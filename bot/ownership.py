@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from bot.attribution.conversions import BadConversion, Conversions, read_mark
 from bot.bus import ConversationChanged
-from bot.conversations import Conversations, set_status
+from bot.conversations import Conversations
 from bot.errors import Conflict, Invalid
-from bot.models import Attachment, Conversation, Message, Outbound, Outcome
+from bot.lead_changes import closed_by_agent
+from bot.models import Attachment, Conversation, Message, Outbound
 from bot.qualifier import compose
 
 
@@ -112,7 +114,12 @@ class Ownership:
         conv = await self.store.transition(
             conv_id,
             expect={"mode": {"$in": ["pending_human", "bot"]}},
-            changes={"mode": "human", "agent_id": agent.id, "queued_at": None},
+            changes={
+                "mode": "human",
+                "agent_id": agent.id,
+                "queued_at": None,
+                "claimed_at": self.convs.clock(),
+            },
         )
         if conv is None:
             current = await self.store.get_conversation(conv_id)
@@ -122,6 +129,7 @@ class Ownership:
                 raise Conflict("another agent already owns this conversation")
             raise Conflict(f"the conversation is {current.mode}; it cannot be claimed")
         await self.listener.claimed(conv, agent.id)
+        await self.convs.emit_lead_event("conversation.claimed", conv, agent_id=agent.id)
         await self._notice(conv, f"{agent.name} joined the conversation.", author=agent.name)
         self._changed(conv)
         return conv
@@ -187,13 +195,20 @@ class Ownership:
         if _is_admin(agent):
             expect = {"mode": {"$in": ["human", "pending_human"]}}
         if to_agent is not None:
-            changes: dict[str, Any] = {"mode": "human", "agent_id": to_agent.id, "queued_at": None}
+            changes: dict[str, Any] = {
+                "mode": "human",
+                "agent_id": to_agent.id,
+                "queued_at": None,
+                "claimed_at": self.convs.clock(),
+            }
         else:
+            now = self.convs.clock()
             changes = {
                 "mode": "pending_human",
                 "agent_id": None,
                 "team": to_team,
-                "queued_at": self.convs.clock(),
+                "queued_at": now,
+                "handed_off_at": now,
                 "handoff_reason": "transferred",
                 "routing_reasons": [f"transferred to team {to_team} by {agent.name}"],
             }
@@ -212,11 +227,22 @@ class Ownership:
         self._changed(conv)
         return conv
 
-    async def close(self, conv_id: str, agent: Agent, *, outcome: Any, value: Any = None) -> Conversation:
-        if outcome not in ("converted", "lost"):
-            raise Invalid("outcome must be 'converted' or 'lost'")
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value < 0):
-            raise Invalid("value must be a number ≥ 0")
+    async def close(
+        self,
+        conv_id: str,
+        agent: Agent,
+        *,
+        outcome: Any,
+        value: Any = None,
+        currency: Any = None,
+        reason: Any = None,
+    ) -> Conversation:
+        """Close with the lead's outcome (bot/attribution/conversions.py): converted with an
+        optional value, or lost with an optional reason."""
+        try:
+            mark = read_mark(outcome, value, currency, reason, reason_required=False)
+        except BadConversion as exc:
+            raise Invalid(exc.message) from None  # 422, as for every agent action's body
         current = await self.store.get_conversation(conv_id)
         expect = self._owned_by(agent)
         if _is_admin(agent):
@@ -225,22 +251,18 @@ class Ownership:
         conv = await self.store.transition(
             conv_id,
             expect=expect,
-            changes={"mode": "closed", "outcome": outcome, "outcome_value": value, "state": state},
+            changes={"mode": "closed", "outcome": mark.outcome, "outcome_value": mark.value, "state": state},
         )
         if conv is None:
             raise await self._why_not(conv_id, agent, "close")
-        await self._record_outcome(conv, agent, outcome, value)
+        await Conversions.of(self.convs).record(
+            conv.lead_id, mark, by_id=agent.id, by_name=agent.name, via="closed", conversation=conv
+        )
         if current.mode == "pending_human":
             await self.listener.left_queue(current)
         if current.agent_id:
             await self.listener.load_changed(current.agent_id)
         self._changed(conv)
-        return conv
-
-    async def _record_outcome(self, conv: Conversation, agent: Agent, outcome: Outcome, value: Any) -> None:
         lead = await self.store.get_lead(conv.lead_id)
-        shown = f" (value {value:g})" if isinstance(value, int | float) else ""
-        set_status(lead, outcome, f"closed by {agent.name}: {outcome}{shown}")
-        if value is not None:
-            lead.details["outcome_value"] = value
-        await self.store.save_lead(lead, contacts_changed=False)
+        await self.convs.lead_events.emit(closed_by_agent(lead, conv, self.convs.clock(), agent_id=agent.id))
+        return conv

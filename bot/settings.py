@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 if TYPE_CHECKING:
     from bot.llm.config import LlmConfig
     from bot.logs import LogFormat
 
 N = TypeVar("N", int, float)
+LogLevel = Literal["debug", "info", "warning", "error"]
 ProxyNetwork = IPv4Network | IPv6Network
 
 
@@ -250,6 +251,7 @@ class Settings:
     attachment_types: frozenset[str] = DEFAULT_ATTACHMENT_TYPES
     attachment_secret: str | None = field(default=None, repr=False)  # None → generated, in data_dir
     log_format: LogFormat = "text"  # "json": one JSON object per line, with the conversation id
+    log_level: LogLevel = "info"  # "debug" also shows what libraries (the twilio SDK …) log at INFO
     store_timeout_seconds: float = 10.0  # MongoDB: an operation not done by then fails (503, retry)
     shutdown_drain_seconds: float = 2.0  # readiness fails this long before sockets close
     redis_url: str | None = field(default=None, repr=False)  # None: one process, nothing shared
@@ -259,6 +261,7 @@ class Settings:
     limit_messages: Rate | None = Rate(30, 60.0)  # visitor messages per widget conversation
     limit_logins: Rate | None = Rate(20, 60.0)  # sign-in attempts per client address
     llm: LlmConfig | None = None  # LLM mode (docs/llm.md); None: offline understanding and texts
+    retention_days: int | None = None  # conversations idle this long are removed; None: kept forever
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -306,6 +309,7 @@ class Settings:
             attachment_types=_content_types(env.get("LEADBOT_ATTACHMENT_TYPES")),
             attachment_secret=env.get("LEADBOT_ATTACHMENT_SECRET") or None,
             log_format=_log_format(env.get("LEADBOT_LOG_FORMAT")),
+            log_level=_log_level(env.get("LEADBOT_LOG_LEVEL")),
             store_timeout_seconds=_number(env, "LEADBOT_STORE_TIMEOUT_SECONDS", 10.0, 0.1, 300.0, float),
             shutdown_drain_seconds=_number(env, "LEADBOT_SHUTDOWN_DRAIN_SECONDS", 2.0, 0.0, 300.0, float),
             redis_url=_redis_url(env.get("LEADBOT_REDIS_URL")),
@@ -316,6 +320,8 @@ class Settings:
             limit_messages=_rate(env, "LEADBOT_LIMIT_MESSAGES", cls.limit_messages),
             limit_logins=_rate(env, "LEADBOT_LIMIT_LOGINS", cls.limit_logins),
             llm=_llm(env),
+            # 0 (the unset default) means no retention period; a value given must be 1 or more.
+            retention_days=_number(env, "LEADBOT_RETENTION_DAYS", 0, 1, 36_500, int) or None,
         )
 
     @property
@@ -352,3 +358,11 @@ def _log_format(raw: str | None) -> LogFormat:
     if value == "text":
         return "text"
     raise SettingsError(f"LEADBOT_LOG_FORMAT must be text or json, got {raw!r}")
+
+
+def _log_level(raw: str | None) -> LogLevel:
+    value = (raw or "info").strip().lower()
+    for level in ("debug", "info", "warning", "error"):
+        if value == level:
+            return level
+    raise SettingsError(f"LEADBOT_LOG_LEVEL must be debug, info, warning or error, got {raw!r}")

@@ -27,6 +27,7 @@ from bot.models import (
     DELIVERY_RANK,
     Attachment,
     Conversation,
+    Conversion,
     Delivery,
     FlowRef,
     HandoffReason,
@@ -36,6 +37,7 @@ from bot.models import (
     Message,
     Mode,
     Outbound,
+    ScoreChange,
     StatusChange,
     utcnow,
 )
@@ -45,6 +47,11 @@ from bot.models import (
 StoreUnavailable = ConnectionFailure
 
 CONTACT_SLOTS: Final = ("email", "phone")
+# Lead fields that bot turns never change, each written by its own single update: the outcome
+# (`record_outcome`), the consent (bot/privacy/consent.py) and score decay (`change_score`).
+# `save_lead` leaves them as stored, so a turn (or a STOP) saving a copy of the lead it read
+# before such a write cannot put the old value back. New leads and merges do write them.
+OWN_WRITERS_FIELDS: Final = ("conversion", "consent", "score_history")
 
 
 class NotFound(LookupError):
@@ -185,6 +192,10 @@ class Store:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    async def collection_names(self) -> list[str]:
+        """Every collection of the database (erasure and its tests look through all of them)."""
+        return sorted(await self._db.list_collection_names())
 
     async def dump(self) -> dict[str, list[dict[str, Any]]]:
         """Every document of every collection (the embedded snapshot uses this)."""
@@ -534,6 +545,12 @@ class Store:
             if again is not None:
                 await self.update_delivery(provider_id, again["status"], again.get("error"))
 
+    async def get_message(self, message_id: str) -> Message:
+        doc = await self.messages.find_one({"_id": message_id})
+        if doc is None:
+            raise NotFound(f"message {message_id} not found")
+        return _message(doc)
+
     async def messages_after(self, conv_id: str, seq: int, *, limit: int = 1000) -> list[Message]:
         cursor = (
             self.messages.find({"conversation_id": conv_id, "seq": {"$gt": seq}})
@@ -650,11 +667,14 @@ class Store:
     async def save_lead(self, lead: Lead, *, contacts_changed: bool = True) -> Lead:
         """Write the lead, merging it into an existing lead that has the same email or phone.
 
-        Returns the lead as stored, which is the older record when a merge happened.
-        `contacts_changed=False` skips looking for that other lead; should a concurrent
-        writer have taken the contact after all, the unique index refuses the write and
-        the retry looks.
+        Returns the lead as stored, which is the older record when a merge happened. The
+        OWN_WRITERS_FIELDS (outcome, consent, score history) stay as stored: the lead's copy
+        may be older than they are. `contacts_changed=False` skips looking for that other
+        lead; should a concurrent writer have taken the contact after all, the unique index
+        refuses the write and the retry looks.
         """
+        if contacts_changed and lead.contact_given_at is None and (lead.email or lead.phone):
+            lead.contact_given_at = utcnow()  # the lead-creation moment of W-shaped attribution
         look = contacts_changed
         for _ in range(3):  # a concurrent writer may claim the contact between our read and write
             twin = await self._lead_sharing_contact(lead) if look else None
@@ -663,11 +683,68 @@ class Store:
                 lead = await self._merge(into=twin, other=lead)
             lead.updated_at = utcnow()
             try:
-                await self.leads.replace_one({"_id": lead.id}, _lead_doc(lead), upsert=True)
+                if twin is not None:  # the merge read both leads as they are now: all of it
+                    await self.leads.replace_one({"_id": lead.id}, _lead_doc(lead), upsert=True)
+                    return lead
+                return await self._write_lead(lead)
             except DuplicateKeyError:
                 continue
-            return lead
         raise RuntimeError(f"lead {lead.id}: contact kept changing under concurrent writers")
+
+    async def _write_lead(self, lead: Lead) -> Lead:
+        """Write the lead but its OWN_WRITERS_FIELDS (kept as stored; a new lead gets them);
+        the lead as stored."""
+        doc = _lead_doc(lead)
+        del doc["_id"]
+        kept = {name: doc.pop(name) for name in OWN_WRITERS_FIELDS}
+        stored = await self.leads.find_one_and_update(
+            {"_id": lead.id},
+            {"$set": doc, "$setOnInsert": kept},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        return _lead(stored)
+
+    async def record_outcome(self, lead_id: str, *, conversion: Conversion, change: StatusChange) -> Lead:
+        """Set the lead's outcome, its status, and add the status change, in one update
+        (`save_lead` leaves `conversion` as stored). The lead as stored; NotFound without it."""
+        doc = await self.leads.find_one_and_update(
+            {"_id": lead_id},
+            {
+                "$set": {
+                    "conversion": conversion.model_dump(mode="python"),
+                    "status": change.status,
+                    "updated_at": utcnow(),
+                },
+                "$push": {"status_history": change.model_dump(mode="python")},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise NotFound(f"lead {lead_id} not found")
+        return _lead(doc)
+
+    async def change_score(
+        self, lead_id: str, *, expect: int, change: ScoreChange, grade: str, temperature: str
+    ) -> bool:
+        """Set a lead's score outside a bot turn (score decay), with its grade and temperature,
+        and record why in its score history; only while the score is still `expect` (False
+        otherwise: read the lead again). A turn saving a copy of the lead read before this keeps
+        the history entry (`save_lead` leaves `score_history` as stored) and writes the score
+        it worked out from the lead's answers: the lead wrote, so their score comes back."""
+        result = await self.leads.update_one(
+            {"_id": lead_id, "score": expect},
+            {
+                "$set": {
+                    "score": change.score,
+                    "grade": grade,
+                    "temperature": temperature,
+                    "updated_at": utcnow(),
+                },
+                "$push": {"score_history": change.model_dump(mode="python")},
+            },
+        )
+        return bool(result.modified_count)
 
     async def _lead_sharing_contact(self, lead: Lead) -> Lead | None:
         clauses = [{f"slots.{s}": lead.slots[s]} for s in CONTACT_SLOTS if lead.slots.get(s)]
@@ -678,6 +755,10 @@ class Store:
 
     async def _merge(self, *, into: Lead, other: Lead) -> Lead:
         """Fold `other` (this conversation's lead) into `into` (the person's existing lead)."""
+        # `other` may be a turn's copy, read before an outcome, a consent or a score change.
+        stored = await self.leads.find_one({"_id": other.id}, projection=list(OWN_WRITERS_FIELDS))
+        if stored is not None:
+            other = _lead({**_doc(other), **{k: v for k, v in stored.items() if k != "_id"}})
         merged = into.model_copy(deep=True)
         merged.slots.update({k: v for k, v in other.slots.items() if v is not None})
         merged.details.update(other.details)
@@ -687,11 +768,22 @@ class Store:
         if other.status != "new":
             merged.status = other.status
         merged.status_history = sorted(into.status_history + other.status_history, key=lambda c: c.at)
+        merged.score_history = sorted(into.score_history + other.score_history, key=lambda c: c.at)
         merged.conversation_ids = list(dict.fromkeys(into.conversation_ids + other.conversation_ids))
         merged.variants = {**other.variants, **into.variants}  # the person's first assignment stays
+        merged.consent = max(filter(None, (into.consent, other.consent)), key=lambda c: c.at, default=None)
+        # Remembered so erasing the person also reaches records kept under the merged lead's id.
+        merged.merged_ids = list(dict.fromkeys([*into.merged_ids, other.id, *other.merged_ids]))
         merged.created_at = min(into.created_at, other.created_at)
+        given = [t for t in (into.contact_given_at, other.contact_given_at) if t is not None]
+        merged.contact_given_at = min(given, default=None)
+        outcomes = [c for c in (into.conversion, other.conversion) if c is not None]
+        merged.conversion = max(outcomes, key=lambda c: c.at, default=None)  # the latest stands
         await self.leads.delete_one({"_id": other.id})
         await self.conversations.update_many({"lead_id": other.id}, {"$set": {"lead_id": into.id}})
+        # Where the person came from stays theirs (bot/attribution): their touchpoints move too.
+        touchpoints = self.collection("touchpoints")
+        await touchpoints.update_many({"lead_id": other.id}, {"$set": {"lead_id": into.id}})
         return merged
 
 

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import secrets
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Final
 
 from bot.redis_link import RedisLink
@@ -65,6 +65,15 @@ class TurnLocks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await renewer
                     await self.link.run(lambda r: r.eval(_RELEASE, 1, _key(conv_id), token))
+
+    @contextlib.asynccontextmanager
+    async def hold_all(self, conv_ids: Iterable[str]) -> AsyncIterator[None]:
+        """Hold the turn locks of all these conversations (a lead's, say), taken in one order so
+        that two holders of several locks never wait on each other in a circle."""
+        async with contextlib.AsyncExitStack() as stack:
+            for conv_id in sorted(set(conv_ids)):
+                await stack.enter_async_context(self.hold(conv_id))
+            yield
 
     async def _acquire(self, conv_id: str, token: str) -> int | None:
         loop = asyncio.get_running_loop()

@@ -27,7 +27,12 @@ STATUS_PATH = "/channels/twilio/status"
 
 
 class TwilioSendError(Exception):
-    """A message that did not go out; the text says why, for the inbox."""
+    """A message that did not go out; the text says why, for the inbox. `transient`: it may go
+    out if sent again later (Twilio unreachable, busy or failing), so it is (channels/resend.py)."""
+
+    def __init__(self, text: str, *, transient: bool = False) -> None:
+        super().__init__(text)
+        self.transient = transient
 
 
 def _sender(conv: Conversation, settings: Settings) -> dict[str, str]:
@@ -53,6 +58,13 @@ def _refusal(exc: TwilioRestException) -> str:
     code = f"error {exc.code}, " if exc.code and exc.code != exc.status else ""
     reason = str(exc.msg or "no reason given").removeprefix("Unable to create record: ")  # the SDK's words
     return f"Twilio refused the message: {reason} ({code}HTTP {exc.status})"
+
+
+def _template(template_sid: str, variables: dict[str, str]) -> dict[str, str]:
+    content = {"content_sid": template_sid}
+    if variables:
+        content["content_variables"] = json.dumps(variables, ensure_ascii=False)
+    return content
 
 
 class TwilioSender:
@@ -84,6 +96,9 @@ class TwilioSender:
             return {"body": msg.text}
         if msg.sender == "system":
             return None  # "Dana joined the conversation" is no reason to send a paid template
+        own = msg.meta.get("whatsapp_template")
+        if isinstance(own, dict):  # a follow-up's own template, filled in already (bot/nurture)
+            return _template(str(own["template_sid"]), dict(own.get("variables") or {}))
         flow = await self._app[keys.FLOWS].for_conversation(conv)
         closed = window_closes_at(conv)
         since = f"since {closed.isoformat(timespec='minutes')}" if closed else "(the lead never wrote)"
@@ -97,10 +112,7 @@ class TwilioSender:
             variables = flow.whatsapp.render(lead.slots)
         except TemplateValueMissing as exc:
             raise TwilioSendError(f"WhatsApp template not sent: {exc}") from None
-        content = {"content_sid": flow.whatsapp.template_sid}
-        if variables:
-            content["content_variables"] = json.dumps(variables, ensure_ascii=False)
-        return content
+        return _template(flow.whatsapp.template_sid, variables)
 
     def _media_urls(self, msg: Message, as_text: bool) -> list[str]:
         """Signed links Twilio fetches the files from: it needs a public URL to reach us."""
@@ -128,11 +140,13 @@ class TwilioSender:
         if settings.public_url:
             params["status_callback"] = settings.public_url + STATUS_PATH
         if self._client is None:
-            raise TwilioSendError("the Twilio client is closed (the server is stopping)")
+            raise TwilioSendError("the Twilio client is closed (the server is stopping)", transient=True)
         try:
             created = await self._client.messages.create_async(**params)
         except TwilioRestException as exc:
-            raise TwilioSendError(_refusal(exc)) from None
+            busy_or_failing = exc.status == 429 or exc.status >= 500
+            raise TwilioSendError(_refusal(exc), transient=busy_or_failing) from None
         except (ClientError, TimeoutError) as exc:
-            raise TwilioSendError(f"could not reach Twilio: {exc or type(exc).__name__}") from None
+            reason = str(exc) or type(exc).__name__
+            raise TwilioSendError(f"could not reach Twilio: {reason}", transient=True) from None
         return str(created.sid)

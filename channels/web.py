@@ -21,10 +21,28 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from bot import keys
-from bot.bus import ConversationChanged, Event, MessageCreated, QueuePosition, ReplyDelta, Typing
+from bot.attribution.touchpoints import Touchpoints
+from bot.attribution.visits import read_visit
+from bot.bus import (
+    ConversationChanged,
+    ConversationRemoved,
+    Event,
+    MessageCreated,
+    QueuePosition,
+    ReplyDelta,
+    Typing,
+)
 from bot.conversations import Conversations
 from bot.frames import UNAVAILABLE, UNAVAILABLE_TEXT, FrameError, error_frame, read_frames
 from bot.models import Conversation, Inbound, Message
+from bot.privacy.consent import (
+    consent_frame,
+    consent_missing,
+    consent_offer,
+    give_consent,
+    keep_consent,
+    require_consent,
+)
 from bot.rate_limits import RateLimiter, Rule
 from bot.store import NotFound, StoreUnavailable, new_id
 from channels.web_access import (
@@ -40,6 +58,7 @@ from channels.web_upload import visitor_upload
 log = logging.getLogger(__name__)
 
 MAX_CLIENT_ID = 100
+REMOVED = 4404  # close code: the conversation was erased
 QUEUE_LIMIT = 512
 
 
@@ -85,8 +104,10 @@ class ChatSocket:
         max_chars: int,
         link: LinkMaker | None = None,
         limits: RateLimiter | None = None,
+        touchpoints: Touchpoints | None = None,
     ) -> None:
         self.link = link
+        self.touchpoints = touchpoints  # None: visits are read and not kept
         self.limits = limits  # None: no limit on visitor messages
         self.ws = ws
         self.conv = conv
@@ -96,6 +117,7 @@ class ChatSocket:
         self.last_sent = 0
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(QUEUE_LIMIT)
         self._lagged = False
+        self._closing: asyncio.Task[bool] | None = None  # closing itself: its conversation was erased
 
     # -- writer ----------------------------------------------------------------------
 
@@ -166,7 +188,14 @@ class ChatSocket:
                 frame["reset"] = True
             await self.ws.send_json(frame)
         elif isinstance(item, ConversationChanged):
-            self.conv = item.conversation
+            changed = keep_consent(self.conv, item.conversation)
+            if self.conv.consent is None and changed.consent is not None:  # accepted in another tab
+                await self.ws.send_json(consent_frame(changed.consent))
+            self.conv = changed
+        elif isinstance(item, ConversationRemoved):
+            # Erased (docs/privacy.md): the widget forgets it; a new conversation starts if it reconnects.
+            await self.ws.send_json(error_frame("not_found", "this conversation was removed"))
+            self._closing = asyncio.create_task(self.ws.close(code=REMOVED, message=b"conversation removed"))
 
     # -- reader ----------------------------------------------------------------------
 
@@ -176,6 +205,15 @@ class ChatSocket:
             await self._on_message(frame)
         elif kind == "typing":
             self.convs.typing(self.conv.id, "visitor", origin=self.id)
+        elif kind == "consent":
+            self.conv = await give_consent(self.convs, self.conv)
+            assert self.conv.consent is not None
+            self.push(consent_frame(self.conv.consent))
+        elif kind == "visit":
+            visit = read_visit(frame)  # bad_frame when malformed
+            # Kept once per visit id (the widget sends them after every hello); not before consent.
+            if self.touchpoints is not None and not await consent_missing(self.convs, self.conv):
+                await self.touchpoints.record_visit(self.conv.id, visit)
         elif kind == "resume":
             after = frame.get("after_seq")
             if not isinstance(after, int) or isinstance(after, bool) or after < 0:
@@ -183,7 +221,8 @@ class ChatSocket:
             self.push(_Replay(after))
         else:
             raise FrameError(
-                "unknown_type", f"unknown frame type {kind!r}; expected message, typing or resume"
+                "unknown_type",
+                f"unknown frame type {kind!r}; expected message, typing, resume, consent or visit",
             )
 
     async def _on_message(self, frame: dict[str, Any]) -> None:
@@ -197,12 +236,16 @@ class ChatSocket:
             raise FrameError("bad_frame", "message needs a non-empty text", client_id)
         if len(text) > self.max_chars:
             raise FrameError("too_long", f"message is longer than {self.max_chars} characters", client_id)
+        self.conv = await require_consent(self.convs, self.conv, client_id)  # nothing stored without it
         wait = await self.limits.hit(Rule.MESSAGES, self.conv.id) if self.limits else None
         if wait is not None:  # not stored: the client sends it again, same id, after the wait
             self.push(limited_frame("too many messages; send this one again later", wait, client_id))
             return
         inbound = Inbound(channel="web", conversation_id=self.conv.id, text=text.strip(), client_id=client_id)
-        stored, _ = await self.convs.receive(inbound, origin=self.id)
+        try:
+            stored, _ = await self.convs.receive(inbound, origin=self.id)
+        except NotFound:  # erased a moment ago (docs/privacy.md)
+            raise FrameError("not_found", "this conversation was removed", client_id) from None
         self.push({"type": "ack", "id": client_id, "seq": stored.seq})
 
     async def read_forever(self) -> None:
@@ -240,6 +283,15 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         conv, token = await convs.start("web", flow_id=request.query.get("flow") or None)
         after_seq = 0
     assert token is not None
+    hello: dict[str, Any] = {
+        "type": "hello",
+        "conversation_id": conv.id,
+        "visitor_token": token,
+        "last_seq": conv.last_seq,
+    }
+    consent = await consent_offer(convs, conv)
+    if consent is not None:
+        hello["consent"] = consent  # docs/protocol.md, "Consent"
 
     ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=1 << 20)
     await ws.prepare(request)
@@ -252,13 +304,12 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         request.app[keys.SETTINGS].max_message_chars,
         visitor_link(request.app),
         request.app[keys.RATE_LIMITS],
+        request.app[keys.TOUCHPOINTS],
     )
     subscription = convs.bus.subscribe(conv.id, chat.on_event)
     writer = asyncio.create_task(chat.write_forever(), name=f"ws-writer:{chat.id}")
     try:
-        chat.push(
-            {"type": "hello", "conversation_id": conv.id, "visitor_token": token, "last_seq": conv.last_seq}
-        )
+        chat.push(hello)
         chat.push(_Replay(after_seq))
         with contextlib.suppress(NotFound, StoreUnavailable):  # answered on the next connect then
             await convs.ensure_answered(conv.id)

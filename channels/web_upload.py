@@ -15,8 +15,9 @@ from bot import keys
 from bot.api.errors import ApiError, json_error
 from bot.api.uploads import is_multipart, read_form, save_uploads
 from bot.models import Inbound
+from bot.privacy.consent import CONSENT_REQUIRED, consent_missing
 from bot.rate_limits import Rule, retry_seconds
-from bot.store import new_id
+from bot.store import NotFound, new_id
 from channels.web_access import origin_allowed, visitor_link
 
 
@@ -28,6 +29,8 @@ async def visitor_upload(request: web.Request) -> web.Response:
     conv = await convs.resume(token) if token else None
     if conv is None:
         return json_error(404, "no conversation for this visitor token", "not_found")
+    if await consent_missing(convs, conv):  # the flow requires consent first (docs/privacy.md)
+        return json_error(403, "accept the consent text before sending files", CONSENT_REQUIRED)
     if not is_multipart(request):
         return json_error(415, "send multipart/form-data with one or more 'file' parts")
     # A file is a message: it counts against the conversation's message limit, before it is read.
@@ -54,7 +57,11 @@ async def visitor_upload(request: web.Request) -> web.Response:
     inbound = Inbound(
         channel="web", conversation_id=conv.id, text=text, client_id=client_id, attachments=saved
     )
-    stored, is_new = await convs.receive(inbound)
+    try:
+        stored, is_new = await convs.receive(inbound)
+    except NotFound:  # erased while the files were on their way (docs/privacy.md)
+        await files.discard(saved)
+        return json_error(404, "this conversation was removed", "not_found")
     if not is_new:
         await files.discard(saved)  # a retried upload: the first copy stands
     link = visitor_link(request.app)

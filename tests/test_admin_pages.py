@@ -16,7 +16,13 @@ from tests.support.inbox import Agent, add_user
 PAGES = ["/admin/flows", "/admin/flows/default", "/admin/audit"]
 SCRIPTS = {
     "/admin/flows": ["/static/admin-common.js", "/static/admin-flows.js"],
-    "/admin/flows/default": ["/static/admin-common.js", "/static/admin-form.js", "/static/admin-flow.js"],
+    "/admin/flows/default": [
+        "/static/admin-common.js",
+        "/static/admin-nurture.js",
+        "/static/admin-consent.js",
+        "/static/admin-form.js",
+        "/static/admin-flow.js",
+    ],
     "/admin/audit": ["/static/admin-common.js", "/static/admin-audit.js"],
 }
 

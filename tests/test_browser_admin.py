@@ -287,6 +287,9 @@ business_hours:
 whatsapp:
   template_sid: HX0123456789abcdef0123456789abcdef
   variables: {"1": "{need|your project}"}
+consent:
+  text: "We keep this chat to answer you: https://example.com/privacy"
+  required: false
 experiments:
   - id: hello
     target: texts.greeting

@@ -17,6 +17,7 @@ from bot.experiments.stats import two_proportion_p, wilson
 from bot.flows import Flow
 from tests.conftest import api_call as call
 from tests.conftest import api_get, settle
+from tests.support.agents import make_agent
 from tests.support.fake_twilio import ClientFactory, Rig, ServerFactory, start_rig
 from tests.support.visitor import Visitor
 
@@ -221,6 +222,31 @@ async def test_the_results_count_what_each_variant_led_to(client: TestClient[Any
                 )
     assert sum(v["conversations"] for v in found["short-greeting"]["variants"]) == 30
     await close_all(seen)
+
+
+async def test_an_agent_taking_over_and_giving_back_counts_as_handed_off_as_in_the_analytics(
+    client: TestClient[Any, Any],
+) -> None:
+    await publish_experiments(client)
+    [seen] = await open_conversations(client, 1)
+    _, agent = await make_agent(client.app, "dana@example.com")
+    path = f"/api/conversations/{seen.visitor.conversation_id}"
+    await call(client, "POST", f"{path}/claim", headers=agent)  # a takeover from the bot …
+    await call(client, "POST", f"{path}/release", headers=agent)  # … given back: no reason, no queue
+    await settle(client.app)
+
+    found = {e["id"]: e for e in (await api_get(client, "/api/flows/default/experiments"))["experiments"]}
+    variant = seen.variants["short-greeting"]
+    [shown] = [v for v in found["short-greeting"]["variants"] if v["id"] == variant]
+    assert (shown["conversations"], shown["handed_off"]["count"]) == (1, 1)
+    analytics = await api_get(client, "/api/analytics")
+    [row] = [
+        r
+        for r in analytics["funnel_by_variant"]
+        if (r["experiment"], r["variant"]) == ("short-greeting", variant)
+    ]
+    assert (row["conversations"], row["handed_off"]) == (1, 1)  # one definition of handed off
+    await close_all([seen])
 
 
 # -- promoting a variant ----------------------------------------------------------------

@@ -418,6 +418,35 @@ def test_whatsapp_template_and_variables() -> None:
     ]
 
 
+# --- consent ---------------------------------------------------------------------------------------
+
+CONSENT = {"text": "We keep this chat to answer you: https://example.com/privacy"}
+
+
+def _with_consent(**consent: Any) -> Change:
+    return lambda d: d.update(consent={**CONSENT, **consent})
+
+
+def test_a_consent_step_added_and_removed() -> None:
+    assert _changes(_with_consent()) == ["consent step added"]
+    assert _changes(_with_consent(required=True)) == ["consent step added (required before writing)"]
+    assert _changes(lambda d: d.pop("consent"), base=(_with_consent(),)) == ["consent step removed"]
+
+
+def test_the_consent_text_requirement_and_button() -> None:
+    reworded = _with_consent(text="We keep this chat for a year: https://example.com/privacy", required=True)
+    assert _changes(reworded, base=(_with_consent(),)) == [
+        "consent text changed",
+        "consent optional → required before writing",
+    ]
+    assert _changes(_with_consent(button="I agree"), base=(_with_consent(required=True),)) == [
+        "consent required before writing → optional",
+        "consent button changed",
+    ]
+    # The default button written out is the same consent step.
+    assert _changes(_with_consent(button="Accept"), base=(_with_consent(),)) == []
+
+
 # --- experiments -----------------------------------------------------------------------------------
 
 

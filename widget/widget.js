@@ -21,6 +21,7 @@
     busy: 'Too many chats were started from your network just now. We’ll connect you as soon as we can.',
     unavailable: 'We’re having trouble saving messages. We’ll keep trying.',
     bad_frame: 'That message could not be sent.',
+    consent_required: 'Please accept first: your message goes out then.',
     file: 'That file could not be sent.',
   };
   // expects.input -> [inputmode, autocomplete, placeholder]; the input stays type="text" so
@@ -36,7 +37,7 @@
   const ICON_SEND = 'M22 2 11 13|M22 2l-7 20-4-9-9-4z';
   const ICON_CLIP = 'M21 11 12 20a5.5 5.5 0 0 1-8-8l9-9a3.7 3.7 0 0 1 5 5l-9 9a1.8 1.8 0 0 1-2.6-2.6L15 7';
 
-  // ---- persisted state: {token, cid, lastSeq, open, outbox: [{id, text}]} ----
+  // ---- persisted state: {token, cid, lastSeq, open, outbox: [{id, text}], visits} ----
   let S = {};
   try { S = JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { /* storage unavailable */ }
   if (!Array.isArray(S.outbox)) S.outbox = [];
@@ -98,7 +99,14 @@
   clip.append(icon(ICON_CLIP));
   const picker = attrs(el('input'), { type: 'file', multiple: '', hidden: '' });
   form.append(clip, input, sender, picker);
-  panel.append(head, list, typing, status, chips, form, el('p', 'lb-foot', 'Powered by leadbot'));
+  // The flow's consent text (hello.consent), shown as text, until the visitor accepts it.
+  const consent = attrs(el('div', 'lb-consent'), { role: 'group', 'aria-label': 'Consent' });
+  const consentText = el('p');
+  const accept = button('lb-accept');
+  accept.onclick = () => post({ type: 'consent' });
+  consent.append(consentText, accept);
+  consent.hidden = true;
+  panel.append(head, list, typing, status, chips, consent, form, el('p', 'lb-foot', 'Powered by leadbot'));
   box.append(panel, launcher);
   root.append(css, box);
   const mount = () => document.body.append(host);
@@ -253,6 +261,9 @@
         ready = true;
         helloAt = Date.now();
         status.textContent = '';
+        consent.hidden = !d.consent;
+        if (d.consent) { consentText.textContent = d.consent.text; accept.textContent = d.consent.button || 'Accept'; }
+        sendVisits(); // before any message: where this visitor came from
         flush(); // same client ids: the server acks duplicates but processes them once
         break;
       case 'delta': // LLM mode: the reply as it is written; the `message` frame that follows is final
@@ -294,6 +305,12 @@
         else { seen.add(d.seq); place(li, d.seq); }
         break;
       }
+      case 'consent': // accepted (here or in another tab): what waited goes out now
+        if (consent.contains(root.activeElement)) input.focus();
+        consent.hidden = true;
+        sendVisits(); // not kept before consent: send them again
+        flush();
+        break;
       case 'typing':
         typingLabel.textContent = (d.from === 'agent' ? d.author || 'Agent' : BOT) + ' is typing';
         typing.hidden = false;
@@ -309,7 +326,8 @@
           ws.close();
           return;
         }
-        if (d.code === 'rate_limited' || d.code === 'unavailable') { // nothing stored: keep the outbox, retry
+        if (d.code === 'consent_required') consent.hidden = false; // kept in the outbox until accepted
+        else if (d.code === 'rate_limited' || d.code === 'unavailable') { // nothing stored: keep the outbox, retry
           const wait = (d.retry_after || 5) * 1000;
           if (!ready) { hold = wait; note(ERRORS.busy, true); break; } // no conversation yet; the socket closes
           clearTimeout(limitTimer);
@@ -402,6 +420,25 @@
   addEventListener('online', () => {
     if (started && !ws) { attempt = 0; connect(); }
   });
+
+  // ---- visits: where the visitor came from (docs/protocol.md, "Visits") ----
+  // Arriving from another site, an ad's UTM link or typed in starts a visit; a link within the
+  // site, a reload or Back continues the last one. The newest 5 (30 days) go after each hello.
+  const page = new URL(location.href);
+  page.hash = '';
+  const utm = {};
+  for (const k of ['source', 'medium', 'campaign', 'term', 'content']) utm[k] = (page.searchParams.get('utm_' + k) || '').slice(0, 200) || null;
+  let from = '';
+  try { from = new URL(document.referrer).host; } catch (e) { /* no referrer */ }
+  const nav = (performance.getEntriesByType && performance.getEntriesByType('navigation')[0]) || {};
+  S.visits = (S.visits || []).filter((v) => Date.now() - v.t < 2592e6);
+  if (!S.visits.length || (!/reload|back_forward/.test(nav.type) && (from !== page.host || Object.values(utm).some(Boolean)))) {
+    S.visits = [...S.visits, { id: newId(), t: Date.now(), utm, referrer: document.referrer.slice(0, 2000), landing_page: page.href.slice(0, 2000) }].slice(-5);
+    save();
+  }
+  function sendVisits() {
+    for (const v of S.visits) post({ ...v, t: undefined, type: 'visit', age: Math.max(0, Math.round((Date.now() - v.t) / 1000)) });
+  }
 
   window.leadbot = { open: () => setOpen(true, true), close: () => setOpen(false, false) };
   hint(null);

@@ -84,7 +84,12 @@ async def transfer(request: web.Request) -> web.Response:
 async def close(request: web.Request) -> web.Response:
     body = await json_object(request)
     conv = await request.config_dict[keys.OWNERSHIP].close(
-        request.match_info["id"], _agent(request), outcome=body.get("outcome"), value=body.get("value")
+        request.match_info["id"],
+        _agent(request),
+        outcome=body.get("outcome"),
+        value=body.get("value"),
+        currency=body.get("currency"),
+        reason=body.get("reason"),
     )
     return web.json_response(conversation_json(conv, now=request.config_dict[keys.CLOCK]()))
 

@@ -15,7 +15,7 @@ from bot.api.admins import actor, admin_user
 from bot.api.body import json_object
 from bot.api.errors import ApiError
 from bot.api.flow_preview import preview
-from bot.audit import MAX_PAGE
+from bot.audit import KINDS, MAX_PAGE
 from bot.auth.users import User
 from bot.experiments.assign import promote as promote_variant
 from bot.experiments.model import Experiment
@@ -308,7 +308,12 @@ async def audit_log(request: web.Request) -> web.Response:
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise ApiError(400, f"limit must be between 1 and {MAX_PAGE}, offset 0 or more")
     flow_id = request.query.get("flow") or None
-    entries = await request.config_dict[keys.AUDIT].entries(flow_id=flow_id, limit=limit, offset=offset)
+    kind = request.query.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        raise ApiError(400, f"kind must be one of {', '.join(KINDS)}")
+    entries = await request.config_dict[keys.AUDIT].entries(
+        flow_id=flow_id, kind=kind, limit=limit, offset=offset
+    )
     return web.json_response({"items": entries, "limit": limit, "offset": offset})
 
 

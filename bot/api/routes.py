@@ -7,14 +7,19 @@ from typing import Any, get_args
 from aiohttp import web
 
 from bot import keys
+from bot.analytics.web import analytics_routes
 from bot.api.agent import agent_routes
 from bot.api.errors import ApiError, json_errors
 from bot.api.flows import flow_routes
 from bot.api.views import conversation_json, lead_json
+from bot.attribution.api import attribution_routes
 from bot.auth.guards import api_auth
 from bot.inbox.canned_routes import canned_routes
 from bot.models import FlowRef, LeadStatus, Mode
+from bot.privacy.access import record_read
+from bot.privacy.web import privacy_routes
 from bot.store import NotFound
+from bot.webhooks.api import webhook_routes
 
 MAX_PAGE = 200
 
@@ -53,6 +58,7 @@ async def get_conversation(request: web.Request) -> web.Response:
         raise ApiError(404, str(exc)) from None
     messages = await store.messages_after(conv.id, 0, limit=100_000)
     names = await _slot_names(request, conv.flow.id, conv.flow.version)
+    await record_read(request, "conversation.viewed", lead_id=lead.id, conversation_id=conv.id)
     now = request.config_dict[keys.CLOCK]()
     return web.json_response(conversation_json(conv, lead, messages, names, now=now))
 
@@ -70,6 +76,7 @@ async def list_conversations(request: web.Request) -> web.Response:
     )
     now = request.config_dict[keys.CLOCK]()
     items: list[dict[str, Any]] = [conversation_json(c, now=now) for c in convs]
+    await record_read(request, "conversations.listed", count=len(items))
     return web.json_response({"items": items, "limit": limit, "offset": offset})
 
 
@@ -79,6 +86,7 @@ async def get_lead(request: web.Request) -> web.Response:
         lead = await store.get_lead(request.match_info["id"])
     except NotFound as exc:
         raise ApiError(404, str(exc)) from None
+    await record_read(request, "lead.viewed", lead_id=lead.id)
     return web.json_response(lead_json(lead))
 
 
@@ -94,6 +102,7 @@ async def list_leads(request: web.Request) -> web.Response:
         limit=limit,
         offset=offset,
     )
+    await record_read(request, "leads.listed", count=len(leads))
     return web.json_response({"items": [lead_json(lead) for lead in leads], "limit": limit, "offset": offset})
 
 
@@ -108,6 +117,10 @@ def create_api() -> web.Application:
             *agent_routes(),
             *canned_routes(),
             *flow_routes(),
+            *attribution_routes(),
+            *webhook_routes(),
+            *privacy_routes(),
+            *analytics_routes(),
         ]
     )
     return api

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.attachments.links import attachment_path
-from bot.models import Attachment, Conversation, Lead, Message, utcnow
+from bot.models import Attachment, Consent, Conversation, Conversion, Lead, Message, utcnow
 from channels.twilio_window import WHATSAPP, window_closes_at, window_open
 
 
@@ -34,6 +34,25 @@ def message_json(message: Message) -> dict[str, Any]:
     }
 
 
+def consent_json(consent: Consent | None) -> dict[str, Any] | None:
+    """What the visitor accepted in the widget (docs/privacy.md): the text word for word, when."""
+    if consent is None:
+        return None
+    return {
+        "given": consent.given,
+        "at": consent.at.isoformat(),
+        "text": consent.text,
+        "flow": {"id": consent.flow.id, "version": consent.flow.version},
+        "conversation_id": consent.conversation_id,
+    }
+
+
+def conversion_json(conversion: Conversion | None) -> dict[str, Any] | None:
+    if conversion is None:
+        return None
+    return {**conversion.model_dump(exclude={"at"}), "at": conversion.at.isoformat()}
+
+
 def lead_json(lead: Lead, slot_names: list[str] | None = None) -> dict[str, Any]:
     """Slots at the top level (every slot of the flow, null when unknown), then the score."""
     slots = {name: None for name in slot_names or []}
@@ -49,10 +68,19 @@ def lead_json(lead: Lead, slot_names: list[str] | None = None) -> dict[str, Any]
         "status_history": [
             {"status": c.status, "at": c.at.isoformat(), "reason": c.reason} for c in lead.status_history
         ],
+        # Changes of score outside a turn (score decay, docs/nurture.md), each with its reason.
+        "score_history": [
+            {"score": c.score, "at": c.at.isoformat(), "reason": c.reason} for c in lead.score_history
+        ],
         "skipped": lead.skipped,
         "details": lead.details,
         "conversation_ids": lead.conversation_ids,
         "variants": lead.variants,
+        # How it ended (bot/attribution): {outcome, value, currency, reason, at, by} or null.
+        "conversion": conversion_json(lead.conversion),
+        "contact_given_at": lead.contact_given_at.isoformat() if lead.contact_given_at else None,
+        "consent": consent_json(lead.consent),
+        "merged_ids": lead.merged_ids,
         "created_at": lead.created_at.isoformat(),
         "updated_at": lead.updated_at.isoformat(),
     }
@@ -87,6 +115,7 @@ def conversation_json(
         "outcome": conv.outcome,
         "outcome_value": conv.outcome_value,
         "variants": conv.variants,
+        "consent": consent_json(conv.consent),
         "last_seq": conv.last_seq,
         "created_at": conv.created_at.isoformat(),
         "updated_at": conv.updated_at.isoformat(),

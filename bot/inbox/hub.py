@@ -19,6 +19,7 @@ from bot.bus import (
     EVERYTHING,
     Bus,
     ConversationChanged,
+    ConversationRemoved,
     Event,
     OfferChanged,
     QueuePosition,
@@ -105,7 +106,9 @@ class InboxHub:
     # -- the snapshot ----------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, ConversationChanged | QueuePosition | OfferChanged | Resync):
+        if isinstance(
+            event, ConversationChanged | ConversationRemoved | QueuePosition | OfferChanged | Resync
+        ):
             self.changed()
 
     def changed(self) -> None:

@@ -19,6 +19,7 @@ from aiohttp import WSCloseCode, web
 from yarl import URL
 
 from bot import keys
+from bot.api.admins import actor
 from bot.api.errors import json_error
 from bot.auth.identity import SESSION_COOKIE, current_user
 from bot.auth.users import User
@@ -26,6 +27,7 @@ from bot.bus import (
     EVERYTHING,
     AttachmentsAdded,
     ConversationChanged,
+    ConversationRemoved,
     DeliveryChanged,
     Event,
     MessageCreated,
@@ -171,6 +173,9 @@ class InboxSocket:
                 await self._send_package()
         elif isinstance(item, Resync):  # events from other processes may have been missed
             await self._resync()
+        elif isinstance(item, ConversationRemoved) and item.conversation_id == self.opened:
+            self.opened, self.last_sent = None, 0  # erased: nothing of it may stay on screen
+            await self._send({"type": "conversation_removed", "conversation_id": item.conversation_id})
 
     async def _resync(self) -> None:
         presence = self.app[keys.HANDOFFS].dispatcher.presence(self.agent_id)
@@ -231,6 +236,10 @@ class InboxSocket:
             await self._send(error_frame("not_found", f"conversation {conv_id} not found"))
             return
         self.opened, self.last_sent = conv_id, 0
+        # Recorded once per opening: the live updates that follow are not reads of their own.
+        await self.app[keys.ACCESS_LOG].record(
+            "conversation.viewed", actor=actor(self.user), conversation_id=conv_id
+        )
         await self._send({"type": "conversation", "conversation": package})
         await self._replay()
 

@@ -16,7 +16,22 @@
     promote: 'Promoted a variant',
     channels: 'Bound channels',
     seed: 'Loaded from the flow file',
+    'lead.viewed': 'Viewed a lead',
+    'conversation.viewed': 'Opened a conversation',
+    'lead.exported': 'Exported a lead',
+    'touchpoints.viewed': 'Viewed touchpoints',
+    'webhook_delivery.viewed': 'Opened a webhook delivery',
+    'leads.listed': 'Listed leads',
+    'conversations.listed': 'Listed conversations',
+    'leads.searched': 'Searched leads',
+    'lead.erased': 'Erased a lead',
+    'retention.purged': 'Retention purge',
+    'webhook.create': 'Added a webhook endpoint',
+    'webhook.update': 'Changed a webhook endpoint',
+    'webhook.rotate_secret': 'Rotated a webhook secret',
+    'webhook.delete': 'Deleted a webhook endpoint',
   };
+  const kind = $('audit-kind');
   const select = $('audit-flow');
   const more = $('audit-more');
   let offset = 0;
@@ -28,8 +43,14 @@
     at.append(A.timeEl(item.at));
     const flow = el('td');
     if (item.flow_id) flow.append(A.link(null, item.flow_id, `/admin/flows/${encodeURIComponent(item.flow_id)}`));
+    else if (item.lead_id) flow.append(A.link(null, `lead ${item.lead_id}`, `/admin/leads?lead=${encodeURIComponent(item.lead_id)}`));
+    else if (item.conversation_id) flow.append(el('span', null, `conversation ${item.conversation_id}`));
+    else if (item.subject_hash) flow.append(el('span', 'muted', `an erased lead (${item.subject_hash.slice(0, 12)}…)`));
     const changes = el('td');
-    const lines = item.changes || [];
+    const lines = [...(item.changes || [])];
+    Object.entries(item.removed || {}).forEach(([what, n]) => lines.push(`${n} ${what.replace(/_/g, ' ')} removed`));
+    if (item.count != null) lines.push(`${item.count} shown`);
+    if (item.days != null) lines.push(`idle for more than ${item.days} days`);
     if (lines.length) {
       const list = el('ul', 'change-list change-list-compact');
       lines.forEach((line) => list.append(el('li', null, line)));
@@ -48,6 +69,7 @@
     const from = reset ? 0 : offset;
     const params = new URLSearchParams({ limit: String(PAGE), offset: String(from) });
     if (select.value) params.set('flow', select.value);
+    if (kind.value) params.set('kind', kind.value);
     $('audit-loading').hidden = false;
     more.disabled = true;
     try {
@@ -90,13 +112,17 @@
     select.value = wanted;
   };
 
-  select.addEventListener('change', () => {
+  // A filter is kept in the address, so a reload or a shared link shows the same entries.
+  const filterBy = (control, param) => control.addEventListener('change', () => {
     const url = new URL(location.href);
-    if (select.value) url.searchParams.set('flow', select.value);
-    else url.searchParams.delete('flow');
+    if (control.value) url.searchParams.set(param, control.value);
+    else url.searchParams.delete(param);
     history.replaceState(null, '', url);
     load(true);
   });
+  kind.value = new URLSearchParams(location.search).get('kind') || '';
+  filterBy(kind, 'kind');
+  filterBy(select, 'flow');
   $('audit-filter').addEventListener('submit', (e) => { e.preventDefault(); load(true); });
   more.addEventListener('click', () => load(false));
 

@@ -663,27 +663,31 @@
     // ---- the whole form ----
     // Parts of a body this form has no fields for yet are kept as they are, never dropped.
     const MANAGED = ['id', 'version', 'name', 'region', 'currency', 'texts', 'slots', 'scoring', 'handoff', 'routing',
-      'business_hours', 'whatsapp', 'experiments', 'llm'];
+      'business_hours', 'whatsapp', 'nurture', 'decay', 'consent', 'experiments', 'llm'];
     const unmanaged = (b) => Object.fromEntries(Object.entries(b).filter(([k]) => !MANAGED.includes(k)));
     const load = (body, textDefaults) => {
       watchers.length = 0;
       const b = body || {};
+      const nurture = A.nurtureSections({ section, grid, onChange }); // admin-nurture.js
       const parts = {
         basics: basics(b),
         texts: textsSection(b.texts || {}, textDefaults || {}),
+        consent: A.consentSection({ section, grid }, b), // admin-consent.js
         slots: slotsSection(b),
         scoring: scoringSection(b),
         routing: routingSection(b),
         handoff: handoffSection(b),
         hours: hoursSection(b),
         whatsapp: whatsappSection(b),
+        nurture: nurture.nurture(b),
+        decay: nurture.decay(b),
         experiments: experimentsSection(b),
         llm: llmSection(b),
       };
       A.clear(root);
       Object.values(parts).forEach((p) => root.append(p.node));
       // Lists whose items name questions are filled once the questions are on the page.
-      ['slots', 'scoring', 'routing', 'whatsapp', 'experiments'].forEach((k) => parts[k].load());
+      ['slots', 'scoring', 'routing', 'whatsapp', 'nurture', 'experiments'].forEach((k) => parts[k].load());
       F.assignPaths(root);
       read = () => {
         const out = { id: b.id };
@@ -694,7 +698,8 @@
         return Object.assign(out, F.compact([
           ['scoring', parts.scoring.read()], ['handoff', parts.handoff.read()], ['routing', parts.routing.read()],
           ['business_hours', parts.hours.read()], ['whatsapp', parts.whatsapp.read()], ['experiments', parts.experiments.read()],
-          ['llm', parts.llm.read()],
+          ['llm', parts.llm.read()], ['nurture', parts.nurture.read()], ['decay', parts.decay.read()],
+          ['consent', parts.consent.read()],
         ]), unmanaged(b));
       };
     };

@@ -287,6 +287,13 @@
       case 'presence':
         setPresence(d.status);
         break;
+      case 'conversation_removed': // erased (docs/privacy.md): nothing of it stays on screen
+        if (d.conversation_id === S.openId) {
+          transcript.replaceChildren();
+          closeView();
+          toast('This conversation was erased.', 'info');
+        }
+        break;
       case 'error':
         toast(d.message || 'The server refused that.');
         break;
@@ -646,6 +653,7 @@
       if (m.private) li.classList.add('msg-note');
       const head = el('div', 'msg-head');
       if (m.private) head.append(el('span', 'msg-flag', 'Private note'));
+      if (m.meta && m.meta.follow_up) head.append(el('span', 'msg-flag', 'Follow-up'));
       head.append(el('span', 'msg-who', whoWrote(m)));
       const time = el('time', 'msg-time', clockTime(m.created_at));
       if (m.created_at) time.dateTime = m.created_at;
@@ -718,14 +726,23 @@
     if (await act('POST', convPath(S.openId, 'transfer'), target)) toast('Transferred.', 'info');
   });
 
-  // Close as converted (with an optional value) or lost.
+  // Close as converted (with an optional value) or lost (with why: it is required then).
   const closeDialog = $('close-dialog');
   const closeValue = $('close-value');
+  const closeReason = $('close-reason');
   const outcome = () => (document.querySelector('input[name="outcome"]:checked') || {}).value || 'converted';
-  for (const radio of document.querySelectorAll('input[name="outcome"]')) {
-    radio.addEventListener('change', () => { $('close-value-field').hidden = outcome() !== 'converted'; });
-  }
-  $('act-close').addEventListener('click', () => { closeValue.value = ''; closeDialog.showModal(); });
+  const showOutcome = () => {
+    const lost = outcome() === 'lost';
+    $('close-value-field').hidden = lost;
+    $('close-reason-field').hidden = !lost;
+    closeReason.required = lost;
+  };
+  for (const radio of document.querySelectorAll('input[name="outcome"]')) radio.addEventListener('change', showOutcome);
+  $('act-close').addEventListener('click', () => {
+    closeValue.value = closeReason.value = '';
+    showOutcome();
+    closeDialog.showModal();
+  });
   closeDialog.addEventListener('close', async () => {
     if (closeDialog.returnValue !== 'close' || !S.openId) return;
     const payload = { outcome: outcome() };
@@ -734,6 +751,7 @@
       if (!Number.isFinite(value) || value < 0) { toast('The deal value must be a number of 0 or more.'); return; }
       payload.value = value;
     }
+    if (payload.outcome === 'lost') payload.reason = closeReason.value.trim();
     if (await act('POST', convPath(S.openId, 'close'), payload)) toast(`Closed as ${payload.outcome}.`, 'info');
   });
 

@@ -24,6 +24,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
 from bot.app import create_app
+from bot.clock import Timers
 from bot.conversations import Clock
 from bot.flowbook import FlowBook
 from tests.conftest import make_settings, settle
@@ -307,6 +308,7 @@ async def start_rig(
     data_dir: Path,
     *,
     clock: Clock | None = None,
+    timers: Timers | None = None,
     flows: FlowBook | None = None,
     **env: str,
 ) -> Rig:
@@ -314,7 +316,7 @@ async def start_rig(
     server = await aiohttp_server(fake.app())
     api_url = str(server.make_url("")).rstrip("/")
     settings = make_settings(data_dir, **twilio_env(api_url, **env))
-    client = await aiohttp_client(create_app(settings, clock=clock, flows=flows))
+    client = await aiohttp_client(create_app(settings, clock=clock, timers=timers, flows=flows))
     # Without a public URL Twilio signs the URL it reached: this server, directly.
     signed_base = settings.public_url or str(client.make_url("")).rstrip("/")
     return Rig(client, fake, Twilio(client, signed_base))
