@@ -31,7 +31,8 @@ from channels.send_failures import is_transient
 log = logging.getLogger(__name__)
 
 KIND: Final = "channel.resend"
-# Six sends in all over about a quarter of an hour (30 s, 1, 2, 4, 8 min apart, ± 10 %).
+# Six resends after the first send, over about a quarter of an hour (30 s, 30 s, 1, 2, 4, 8 min
+# apart, ± 10 %): the job's first run waits 30 s, then each retry waits `delay_after(attempt)`.
 RESEND: Final = Retry(attempts=6, first_delay_seconds=30.0, max_delay_seconds=3600.0)
 ERROR_CHARS: Final = 300
 

@@ -232,6 +232,9 @@ async def test_channel_and_flow_filters(
         ("channel=fax", "channel must be one of web, sms, whatsapp, email"),
         ("flow=Not%20a%20flow", "flow must be a flow id"),
         ("by=medium", "by must be one of source, campaign"),
+        ("to=9999-12-31", "to is out of range"),
+        ("from=0001-01-01T00:00:00%2B01:00", "from is out of range"),
+        ("to=0001-01-05", "from is out of range"),  # the default 30 days before it
     ],
 )
 async def test_bad_filters_get_a_clear_error(client: TestClient[Any, Any], query: str, says: str) -> None:

@@ -6,6 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot import keys
+from bot.store import StoreUnavailable
 from tests.conftest import api_call, api_get
 from tests.support.fake_twilio import ClientFactory, ServerFactory
 from tests.support.nurture import LEAD, Texting, texting
@@ -100,3 +102,31 @@ async def test_a_lead_with_an_outcome_no_longer_decays(
     await lead.later(60 * DAY)
     scored = await the_lead(lead)
     assert (scored["status"], scored["score"], scored["score_history"]) == ("converted", 60, [])
+
+
+async def test_a_loss_whose_run_failed_is_made_when_the_job_runs_again_and_decay_goes_on(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    lead = await a_lead_scoring_60(aiohttp_server, aiohttp_client, tmp_path)
+    store = lead.rig.app[keys.STORE]
+    change_score = store.change_score
+    failures = [StoreUnavailable("the store went away as the score was written")]
+
+    async def flaky(*args: Any, **kwargs: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return await change_score(*args, **kwargs)
+
+    store.change_score = flaky  # type: ignore[method-assign]
+    await lead.later(14 * DAY)
+    assert not failures and (await the_lead(lead))["score"] == 60  # that run failed
+
+    await lead.later(timedelta(minutes=2))  # the job's retry
+    assert (await the_lead(lead))["score"] == 50
+    await lead.later(7 * DAY)
+    scored = await the_lead(lead)
+    assert scored["score"] == 40
+    assert [c["reason"] for c in scored["score_history"]] == [
+        "score 60 → 50: 14 days without a reply",
+        "score 50 → 40: 21 days without a reply",
+    ]

@@ -412,6 +412,34 @@ async def test_a_job_whose_last_run_was_cut_short_fails_and_on_failed_is_told() 
         store.close()
 
 
+async def test_a_clock_jump_never_makes_a_queue_take_over_its_own_running_job() -> None:
+    # The wall clock jumps past a running job's lease (a VM resumed, an NTP step) before its
+    # heartbeat renews it: the process running it must not start it a second time alongside.
+    store, clock = open_embedded(f"jobs_{secrets.token_hex(4)}"), ManualClock()
+    runs, gate = Runs(clock), asyncio.Event()
+    jobs = StoreJobs(store, clock=clock, timers=clock)
+    jobs.handle("long", runs.handler("q", gate=gate), FAST)
+    jobs.handle("ping", runs.handler("q"), FAST)
+    await jobs.schedule("long", {}, key="long")
+    await jobs.schedule("ping", {}, key="after-the-jump", run_at=clock.now() + timedelta(seconds=61))
+    first = asyncio.create_task(jobs.idle())
+    second: asyncio.Task[None] | None = None
+    try:
+        await eventually(lambda: bool(runs.of("long")), every=0)
+        clock.advance(61)
+        second = asyncio.create_task(jobs.idle())
+        await eventually(lambda: bool(runs.of("after-the-jump")), every=0)  # claimed after "long"
+
+        assert [r.attempt for r in runs.of("long")] == [1]
+    finally:
+        gate.set()
+        await first
+        if second is not None:
+            await second
+    assert await jobs.pending() == []
+    store.close()
+
+
 async def test_jobs_cut_short_by_a_crash_run_again_when_the_embedded_store_reopens(tmp_path: Path) -> None:
     clock = ManualClock()
     runs, gate = Runs(clock), asyncio.Event()

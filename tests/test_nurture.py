@@ -333,3 +333,19 @@ def test_version_history_describes_follow_up_and_decay_changes() -> None:
         "−5 after 14 days without a reply, then every 7 days, down to 20",
     ]
     assert describe_changes(changed, before) == ["follow-ups removed", "score decay removed"]
+
+
+async def test_the_lead_writing_on_another_channel_stops_the_first_channels_follow_ups(
+    aiohttp_server: ServerFactory, aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    lead = await texting(aiohttp_server, aiohttp_client, tmp_path, nurture={"steps": STEPS})
+    [asked] = await lead.rig.text(LEAD, OPENING)
+    await lead.later(30 * MINUTE)
+    await lead.rig.twilio.whatsapp(LEAD, "Hi, it's Jane again, from WhatsApp this time")  # the same lead
+    await lead.later(timedelta(0))
+    sms, whatsapp = await lead.conversation("sms"), await lead.conversation("whatsapp")
+    assert sms["lead_id"] == whatsapp["lead_id"]
+
+    await lead.later(5 * DAY)  # the SMS silence's steps fall due: the lead has written since
+    assert lead.sent == [asked]
+    assert follow_ups_in(await lead.conversation("sms")) == []

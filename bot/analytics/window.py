@@ -75,14 +75,24 @@ def _bound(raw: str, name: str, *, is_end: bool) -> datetime:
             day = date.fromisoformat(raw)
         except ValueError:
             raise BadFilter(f"{name} is not a date: {raw!r}") from None
-        return _midnight(day + timedelta(days=1) if is_end else day)
+        try:
+            return _midnight(day + timedelta(days=1) if is_end else day)
+        except OverflowError:  # the day after 9999-12-31
+            raise _out_of_range(name, raw) from None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise BadFilter(f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time, not {raw!r}") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         return moment.replace(tzinfo=UTC)  # as GET /api/attribution reads it
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # an offset that moves it past year 1 or 9999
+        raise _out_of_range(name, raw) from None
+
+
+def _out_of_range(name: str, raw: str) -> BadFilter:
+    return BadFilter(f"{name} is out of range (years 1 to 9999): {raw!r}")
 
 
 def parse_window(query: Mapping[str, str], now: datetime) -> Window:
@@ -90,7 +100,10 @@ def parse_window(query: Mapping[str, str], now: datetime) -> Window:
     today = now.astimezone(UTC).date()
     raw_from, raw_to = query.get("from", "").strip(), query.get("to", "").strip()
     end = _bound(raw_to, "to", is_end=True) if raw_to else _midnight(today + timedelta(days=1))
-    start = _bound(raw_from, "from", is_end=False) if raw_from else end - timedelta(days=DEFAULT_DAYS)
+    try:
+        start = _bound(raw_from, "from", is_end=False) if raw_from else end - timedelta(days=DEFAULT_DAYS)
+    except OverflowError:  # the default days before a `to` early in year 1
+        raise _out_of_range("from", f"{DEFAULT_DAYS} days before {raw_to}") from None
     if start >= end:
         raise BadFilter("from must be before to")
     channel = query.get("channel", "").strip() or None

@@ -100,6 +100,7 @@ class StoreJobs:
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._running_keys: dict[asyncio.Task[None], str] = {}  # which job each of them runs
         self._timer: TimerHandle | None = None
         self._timer_at: datetime | None = None
         self._stopping = False
@@ -253,12 +254,14 @@ class StoreJobs:
             doc, run_id = found
             task = asyncio.create_task(self._run(doc, run_id), name=f"job:{doc['_id']}")
             self._running.add(task)
+            self._running_keys[task] = doc["_id"]
             task.add_done_callback(self._finished)
             claimed += 1
         return claimed
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
+        self._running_keys.pop(task, None)
         self._wake.set()  # a slot is free, and a retry may need the timer moved
 
     async def _claim(self) -> tuple[dict[str, Any], str] | None:
@@ -269,8 +272,11 @@ class StoreJobs:
         run_id = new_id()
         lease = {"lease_until": now + self._lease, "run_id": run_id}
         # A run whose process died (its lease ran out): taken over, and counted as an attempt.
+        # Not one running here: its lease only looks out when the wall clock jumped ahead of
+        # its heartbeat, and taking it over would run it twice at once.
+        mine = list(self._running_keys.values())
         doc = await self._jobs.find_one_and_update(
-            {"state": RUNNING, "lease_until": {"$lte": now}, "kind": {"$in": kinds}},
+            {"state": RUNNING, "lease_until": {"$lte": now}, "kind": {"$in": kinds}, "_id": {"$nin": mine}},
             {"$set": lease, "$inc": {"attempt": 1}},
             sort=[("lease_until", ASCENDING)],
             return_document=ReturnDocument.AFTER,

@@ -15,7 +15,7 @@ them anyway; a lead with an outcome (converted, lost) no longer decays.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -43,6 +43,16 @@ def job_key(lead_id: str) -> str:
 
 class ScoreChanged(RuntimeError):
     """The lead's score changed while a loss was being worked out; the job runs again."""
+
+
+def _loss_made(lead: Lead, since: datetime, decay: Decay, round_number: int) -> bool:
+    """Whether the lead's history has this silence's loss number `round_number`."""
+    ending = f": {describe_duration(decay.silence_before(round_number))} without a reply"
+    return any(change.reason.endswith(ending) and _aware(change.at) >= since for change in lead.score_history)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # MongoDB's are naive
 
 
 class ScoreDecay:
@@ -104,8 +114,13 @@ class ScoreDecay:
         )
         records = self._records
         record = await records.get(lead_id)
-        if record is None or record.conversation_id != conv_id or record.rounds != round_number - 1:
-            return  # stale: the lead wrote since, or this loss was made by an earlier run
+        if record is None or record.conversation_id != conv_id:
+            return  # stale: the lead wrote since
+        # Counted already: an earlier run of this job counted the round, then failed (the store
+        # went away) before it was done; this run finishes it (the loss, the next round).
+        counted = record.rounds == round_number
+        if not counted and record.rounds != round_number - 1:
+            return  # stale: this loss was made by an earlier run
         store = self._app[keys.STORE]
         try:
             conv = await store.get_conversation(conv_id)
@@ -117,9 +132,12 @@ class ScoreDecay:
         decay = flow.decay
         if decay is None or lead.status in _DECIDED or lead.score <= decay.floor:
             return
-        if not await records.count_round(record, round_number):
+        if not counted and not await records.count_round(record, round_number):
             return  # the lead wrote meanwhile: a new silence has its own schedule
-        lowered = await self._lower(lead, conv, flow, decay, round_number)
+        if counted and _loss_made(lead, record.since, decay, round_number):
+            lowered = lead.score
+        else:
+            lowered = await self._lower(lead, conv, flow, decay, round_number)
         if lowered > decay.floor:
             payload = {"lead_id": lead_id, "conversation_id": conv_id, "round": round_number + 1}
             run_at = record.since + decay.silence_before(round_number + 1)

@@ -7,8 +7,8 @@ conversation). Its first step is scheduled on the job queue under `nurture:<conv
 the lead writing, an agent claiming it or the bot handing it off cancels it.
 
 When a step is due everything is checked again, since events can be missed (another process,
-a restart): the lead has not written since, nobody else owns the conversation, the lead has
-not opted out and has no outcome. Then, on the conversation's own flow version:
+a restart): the lead has not written since (in any of their conversations), nobody else owns
+the conversation, the lead has not opted out and has no outcome. Then, on the conversation's own flow version:
 - in quiet hours, or outside business hours when the flow keeps to them, the step moves to the
   next allowed moment;
 - otherwise its text (placeholders filled from the lead) is stored as a bot message marked
@@ -173,8 +173,13 @@ class FollowUps:
 
     async def _why_not(self, conv: Conversation, lead: Lead, record: FollowUpRecord) -> str | None:
         """Why no follow-up may go now (the follow-ups end), or None."""
-        if await self._app[keys.STORE].last_visitor_seq(conv.id) > record.visitor_seq:
+        store = self._app[keys.STORE]
+        if await store.last_visitor_seq(conv.id) > record.visitor_seq:
             return "the lead wrote"
+        # The same person (one lead) may write on another channel: they answered us all the same.
+        elsewhere = {"lead_id": lead.id, "_id": {"$ne": conv.id}, "last_inbound_at": {"$gt": record.since}}
+        if await store.conversations.find_one(elsewhere, projection={"_id": 1}) is not None:
+            return "the lead wrote in another conversation"
         if conv.opted_out or lead.status == "opted_out":
             return "the lead opted out"
         if lead.status in _DECIDED or conv.outcome is not None:
