@@ -697,9 +697,12 @@ class Store:
         doc = _lead_doc(lead)
         del doc["_id"]
         kept = {name: doc.pop(name) for name in OWN_WRITERS_FIELDS}
+        # Added to, never replaced: a merge may have added an id since this copy was read, and
+        # erasing the person reaches records kept under a merged lead's id through this list.
+        merged_ids = doc.pop("merged_ids")
         stored = await self.leads.find_one_and_update(
             {"_id": lead.id},
-            {"$set": doc, "$setOnInsert": kept},
+            {"$set": doc, "$setOnInsert": kept, "$addToSet": {"merged_ids": {"$each": merged_ids}}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )

@@ -253,6 +253,7 @@ async def test_the_report_credits_a_converted_visit(client: TestClient[Any, Any]
         ("half_life_days=soon", "half_life_days must be a number > 0"),
         ("from=yesterday", "from must be a date"),
         ("from=2025-02-01&to=2025-01-01", "from must come before to"),
+        ("to=9999-12-31", "to must be a date"),  # its end is past the last day there is
     ],
 )
 async def test_bad_report_queries_are_400(client: TestClient[Any, Any], query: str, complaint: str) -> None:

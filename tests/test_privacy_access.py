@@ -146,6 +146,15 @@ async def test_admins_find_leads_by_email_phone_or_id(client: TestClient[Any, An
     assert refused.status == 403
 
 
+async def test_a_search_of_zeros_does_not_find_every_lead_with_a_phone(client: TestClient[Any, Any]) -> None:
+    """Leading zeros are dropped to match a national number against an international one; a
+    query of zeros only leaves nothing to match, and must not match every phone number (an
+    admin about to erase someone would see strangers)."""
+    await lead_with_email(client)  # has the phone (415) 555-0142
+    for query in ("0000", "000-000"):
+        assert (await api_get(client, f"/api/privacy/leads?q={query}"))["items"] == [], query
+
+
 async def test_the_leads_page_is_for_admins(client: TestClient[Any, Any]) -> None:
     admin = await Agent.sign_in(client, await add_user(client, "boss@example.com", name="Boss", role="admin"))
     agent = await Agent.sign_in(client, await add_user(client, "rep@example.com", name="Rep"))

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from bot import keys
 from bot.app import create_app
+from bot.models import FlowRef
 from bot.store import Store
 from tests.conftest import ClientFactory, api_get, make_settings, settle
 from tests.support.agents import make_agent
@@ -159,3 +160,27 @@ async def test_an_erased_conversation_leaves_the_inbox(client: TestClient[Any, A
         await inbox.close()
     finally:
         await admin.close()
+
+
+async def test_a_merge_stays_remembered_when_a_turn_saves_an_older_copy_of_the_lead(store: Store) -> None:
+    """The person writes on two channels at once: a turn of one conversation read the lead before
+    the other conversation's lead was merged into it, and saves it after. The merged lead's id
+    must stay in `merged_ids`, or erasing the person would leave what was kept under that id."""
+    conv = await store.create_conversation("web", FlowRef(id="default", version=1))
+    lead = await store.get_lead(conv.lead_id)
+    lead.slots["email"] = "ada@example.com"
+    await store.save_lead(lead)
+    older_copy = await store.get_lead(conv.lead_id)  # a turn of the web conversation begins
+
+    sms = await store.create_conversation(
+        "sms", FlowRef(id="default", version=1), contact="+14155550188", lead_slots={"phone": "+14155550188"}
+    )
+    texter = await store.get_lead(sms.lead_id)
+    texter.slots["email"] = "ada@example.com"  # the same person: merged into the web lead
+    merged = await store.save_lead(texter)
+    assert merged.id == conv.lead_id and merged.merged_ids == [sms.lead_id]
+
+    older_copy.slots["company"] = "Analytical Engines"
+    await store.save_lead(older_copy, contacts_changed=False)  # the turn ends
+
+    assert (await store.get_lead(conv.lead_id)).merged_ids == [sms.lead_id]

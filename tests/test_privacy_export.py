@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from bot import keys
 from bot.app import create_app
-from tests.conftest import AUTH, ClientFactory, api_get, make_settings
+from tests.conftest import AUTH, ClientFactory, api_get, make_settings, settle
 from tests.support.agents import make_agent
 from tests.support.consent_flow import CONSENT_TEXT, consent_flows
 from tests.support.lead_seed import (
@@ -117,3 +119,59 @@ async def test_only_admins_export(client: TestClient[Any, Any]) -> None:
     await export(client, "no-such-lead", status=404)
     entries = (await api_get(client, "/api/audit?kind=access"))["items"]
     assert "lead.exported" not in {e["action"] for e in entries}
+
+
+async def test_records_kept_under_a_merged_leads_id_are_exported(client: TestClient[Any, Any]) -> None:
+    """A lead merged into another keeps its id on what was written before the merge (the
+    webhook deliveries of its `lead.created`, its jobs): the person's export has them too, as
+    their erasure removes them."""
+    seeded = await seed_lead(client)
+    store = client.app[keys.STORE]
+    now = client.app[keys.CLOCK]()
+    await store.collection("webhook_deliveries").insert_one(
+        {
+            "_id": "delivery-of-the-merged-lead",
+            "endpoint_id": "crm",
+            "event_id": "event-of-the-merged-lead",
+            "kind": "lead.created",
+            "lead_id": seeded.merged_lead_id,
+            "seq": 2,
+            "body": f'{{"lead": {{"id": "{seeded.merged_lead_id}", "phone": "{PHONE}"}}}}',
+            "status": "delivered",
+            "attempts": [],
+            "scheduled": False,
+            "last_error": None,
+            "created_at": now,
+            "updated_at": now,
+            "delivered_at": now,
+        }
+    )
+    key = f"{JOB_KIND}:{seeded.merged_lead_id}"
+    await client.app[keys.JOBS].schedule(
+        JOB_KIND,
+        {"lead_id": seeded.merged_lead_id},
+        key=key,
+        run_at=now + timedelta(days=3),
+        subject=seeded.merged_lead_id,
+    )
+
+    document = await export(client, seeded.lead_id)
+
+    assert "delivery-of-the-merged-lead" in {d["id"] for d in document["webhook_deliveries"]}
+    assert key in {j["key"] for j in document["jobs"]}
+
+
+async def test_the_number_a_texter_wrote_from_is_exported(client: TestClient[Any, Any]) -> None:
+    """An SMS conversation is with a phone number (its `contact`), which stays the conversation's
+    even when the lead's phone answer changes: the export shows it."""
+    convs = client.app[keys.CONVERSATIONS]
+    texted_from = "+14155550177"
+    sms, _, _ = await convs.receive_from_contact(
+        "sms", texted_from, text="hi", provider_id="SM" + secrets.token_hex(16), lead_slots={}
+    )
+    await settle(client.app)
+
+    document = await export(client, sms.lead_id)
+
+    [conversation] = document["conversations"]
+    assert conversation["contact"] == texted_from

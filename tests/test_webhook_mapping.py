@@ -3,6 +3,7 @@ per-field overrides, the admin's mapping input, and the signature helpers receiv
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -16,6 +17,7 @@ from bot.lead_events import LeadEvent
 from bot.models import Conversation, FlowRef, Lead
 from bot.webhooks.mapping import FieldMapping, MappingInvalid, parse_mapping, render
 from bot.webhooks.payload import event_document
+from bot.webhooks.sample import sample_document
 from bot.webhooks.signing import SignatureError, sign, verify
 
 FIXTURES = Path(__file__).parent / "fixtures" / "webhooks"
@@ -237,3 +239,29 @@ def test_during_a_rotation_either_secret_verifies() -> None:
     assert verify("whsec_new", header, BODY, AT) and verify("whsec_old", header, BODY, AT)
     with pytest.raises(SignatureError):
         verify("whsec_other", header, BODY, AT)
+
+
+def test_overrides_change_the_body_never_the_event_document() -> None:
+    """One event is rendered once per endpoint from one document: an endpoint whose overrides
+    drop or replace a field of the leadbot body must not take it from the endpoints after it."""
+    document = sample_document("event-1", AT)
+    before = copy.deepcopy(document)
+    hiding = parse_mapping(
+        {
+            "preset": "leadbot",
+            "overrides": {
+                "lead.slots.email": {"from": "details.nothing"},  # removed
+                "lead.score": {"value": 0},
+                "conversation.flow.id": {"value": "renamed"},
+            },
+        }
+    )
+
+    hidden = render(hiding, document)
+    plain = render(FieldMapping(), document)
+
+    assert "email" not in hidden["lead"]["slots"] and hidden["lead"]["score"] == 0
+    assert hidden["conversation"]["flow"]["id"] == "renamed"
+    assert document == before
+    assert plain["lead"]["slots"]["email"] == "jane@example.com" and plain["lead"]["score"] == 85
+    assert plain["conversation"]["flow"]["id"] != "renamed"

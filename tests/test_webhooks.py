@@ -5,25 +5,30 @@ in the failures view, and are redelivered. Plus the endpoints API: input, secret
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot import keys
 from bot.app import create_app
 from bot.clock import ManualClock
 from bot.lead_events import WEBHOOK_KINDS, LeadEvent
+from bot.webhooks.sender import ANSWER_CHARS, post
 from bot.webhooks.service import RETRY
 from tests.conftest import AUTH, ClientFactory, api_call, api_get, make_settings, settle
 from tests.support.agents import make_agent
 from tests.support.fake_twilio import Rig, start_rig
 from tests.support.inbox import Agent, add_user
+from tests.support.mongo_wire import MongoWireStandIn
 from tests.support.visitor import Visitor
 from tests.support.webhook_receiver import Receiver, ServerFactory, start_receiver
 
@@ -136,6 +141,22 @@ async def test_only_the_kinds_an_endpoint_subscribed_to_reach_it(rig: Rigged) ->
     await api_call(rig.client, "PATCH", f"/api/webhooks/{paused['id']}", {"active": False})
     await qualify(rig)
     assert rig.receiver.events() == ["lead.qualified"]
+
+
+async def test_one_endpoints_overrides_do_not_change_what_another_receives(rig: Rigged) -> None:
+    hides_email = {"preset": "leadbot", "overrides": {"lead.slots.email": {"from": "details.nothing"}}}
+    await rig.endpoint(["lead.updated"], mapping=hides_email)
+    plain = await rig.endpoint(["lead.updated"])
+    visitor = await Visitor.connect(rig.client)
+    await visitor.greeting()
+    await visitor.say("write to me at pepper@stark.com")
+    await rig.settle()
+
+    by_delivery = {r.delivery: r.json for r in rig.receiver.received}
+    [to_plain] = await rig.deliveries(f"?endpoint={plain['id']}")
+    [to_hiding] = [d for d in await rig.deliveries() if d["id"] != to_plain["id"]]
+    assert by_delivery[to_plain["id"]]["lead"]["slots"]["email"] == "pepper@stark.com"
+    assert "email" not in by_delivery[to_hiding["id"]]["lead"]["slots"]
 
 
 async def test_a_hubspot_endpoint_gets_the_qualified_lead_as_contact_properties(rig: Rigged) -> None:
@@ -268,6 +289,35 @@ async def test_a_receiver_failing_twice_gets_the_third_attempt_after_the_backoff
     assert await rig.deliveries("?status=problems") == []
 
 
+async def test_the_deliveries_list_reads_only_its_own_leads_jobs(
+    rig: Rigged, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry times shown come from the jobs of the leads on the page: the list never reads
+    the whole job queue (every follow-up, retry and delivery of every lead) per request."""
+    await rig.endpoint(["lead.created"])
+    rig.receiver.answers = [500] * 3
+    for _ in range(3):
+        visitor = await Visitor.connect(rig.client)
+        await visitor.greeting()
+    await rig.settle()
+    jobs = rig.app[keys.JOBS]
+    reads: list[str | None] = []
+    pending = jobs.pending
+
+    async def spied(*, subject: str | None = None, kind: str | None = None) -> list[Any]:
+        reads.append(subject)
+        found: list[Any] = await pending(subject=subject, kind=kind)
+        return found
+
+    monkeypatch.setattr(jobs, "pending", spied)
+
+    [first] = await rig.deliveries("?status=problems&limit=1")
+    one = await api_get(rig.client, f"/api/webhooks/deliveries/{first['id']}")
+
+    assert first["next_attempt_at"] is not None and one["next_attempt_at"] == first["next_attempt_at"]
+    assert reads == [first["lead_id"], first["lead_id"]]
+
+
 async def test_used_up_attempts_fail_then_a_redelivery_delivers(rig: Rigged) -> None:
     await rig.endpoint(["lead.created"])
     rig.receiver.answers = [500] * RETRY.attempts
@@ -311,10 +361,29 @@ async def test_a_leads_deliveries_never_overtake_each_other(rig: Rigged) -> None
     assert {d["status"] for d in await rig.deliveries()} == {"delivered"}
 
 
-async def test_a_delivery_whose_last_run_died_fails_and_the_next_one_goes(rig: Rigged) -> None:
-    """The last attempt's process dies mid-request (its job lease runs out): the job queue fails
-    the job without its handler finishing, and the delivery must fail with it, not stay pending
-    and hold back the lead's later deliveries."""
+async def test_a_delivery_whose_last_run_died_fails_and_the_next_one_goes(
+    aiohttp_client: ClientFactory,
+    aiohttp_server: ServerFactory,
+    tmp_path: Path,
+    wire_server: MongoWireStandIn,
+) -> None:
+    """The last attempt's process dies mid-request: another process takes the job over when its
+    lease runs out, finds no attempt left and fails it, and the delivery must fail with it, not
+    stay pending and hold back the lead's later deliveries. Two processes share one database (the
+    wire stand-in) and one clock; a process never takes over a job it is still running itself."""
+    clock = ManualClock()
+    env = {"MONGODB_URI": wire_server.uri, "LEADBOT_DATABASE": f"died_{secrets.token_hex(4)}"}
+    apps = [
+        await aiohttp_client(create_app(make_settings(tmp_path / name, **env), clock=clock.now, timers=clock))
+        for name in ("a", "b")
+    ]
+    rig = Rigged(apps[0], clock, await start_receiver(aiohttp_server, clock.now))
+
+    async def advance(seconds: float) -> None:
+        clock.advance(seconds)
+        for app in apps:
+            await app.app[keys.JOBS].idle()
+
     await rig.endpoint(["lead.created", "lead.updated"])
     rig.receiver.answers = [500] * (RETRY.attempts - 1)
     visitor = await Visitor.connect(rig.client)
@@ -323,15 +392,17 @@ async def test_a_delivery_whose_last_run_died_fails_and_the_next_one_goes(rig: R
     await visitor.say("We need to automate our lead follow-ups")
     await rig.settle()
     for _ in range(RETRY.attempts - 2):
-        await rig.advance(RETRY.max_delay_seconds * 1.2)
+        await advance(RETRY.max_delay_seconds * 1.2)
+    await rig.receiver.wait_for(RETRY.attempts - 1)
     assert rig.receiver.events() == ["lead.created"] * (RETRY.attempts - 1)
 
     gate = asyncio.Event()
     rig.receiver.hold = gate  # the last attempt hangs, as if its process had died
     try:
-        rig.clock.advance(RETRY.max_delay_seconds * 1.2)
+        clock.advance(RETRY.max_delay_seconds * 1.2)
         await rig.receiver.wait_for(RETRY.attempts)
-        rig.clock.advance(61)  # its lease runs out: no attempt is left to take it over with
+        # Its lease runs out: the other process takes the job over, with no attempt left to make.
+        clock.advance(61)
         await rig.receiver.wait_for(RETRY.attempts + 1)
 
         assert rig.receiver.events()[-1] == "lead.updated"  # the next delivery went
@@ -341,7 +412,10 @@ async def test_a_delivery_whose_last_run_died_fails_and_the_next_one_goes(rig: R
         assert updated["status"] == "delivered"
     finally:
         gate.set()
-        await rig.settle()
+        await visitor.close()
+        for app in apps:
+            await settle(app.app)
+            await app.app[keys.JOBS].idle()
 
 
 async def test_a_pending_delivery_that_lost_its_job_gets_one_when_the_app_starts(
@@ -591,3 +665,36 @@ async def test_the_webhooks_page_is_for_admins_and_linked_from_their_navigation(
     finally:
         await agent.close()
         await admin.close()
+
+
+async def test_an_error_answer_that_never_ends_fails_the_attempt_with_its_status(
+    aiohttp_server: ServerFactory,
+) -> None:
+    """Only the start of a failed answer is kept, so only the start is read: an error page that
+    never ends (or is huge) fails the attempt at once with its status, instead of being read
+    whole into memory until the timeout."""
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=502)
+        await response.prepare(request)
+        while True:  # until leadbot hangs up
+            await response.write(b"upstream down " * 4096)
+
+    app = web.Application()
+    app.router.add_post("/hook", endless)
+    server = await aiohttp_server(app)
+    async with aiohttp.ClientSession() as session:
+        attempt = await post(
+            session,
+            url=str(server.make_url("/hook")),
+            body="{}",
+            kind="lead.created",
+            delivery_id="d1",
+            secrets=["whsec_test"],
+            now=datetime.now(UTC),
+            trigger="automatic",
+            timeout_seconds=5,
+        )
+    assert attempt.status_code == 502
+    assert attempt.error is not None and attempt.error.startswith("HTTP 502: upstream down upstream down")
+    assert len(attempt.error) <= len("HTTP 502: ") + ANSWER_CHARS

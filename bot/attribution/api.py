@@ -61,7 +61,7 @@ def _moment(request: web.Request, name: str, *, end_of_day: bool) -> datetime | 
             day = date.fromisoformat(raw)
             return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time(), UTC)
         moment = datetime.fromisoformat(raw)
-    except ValueError:
+    except (ValueError, OverflowError):  # overflow: the day after 9999-12-31
         raise ApiError(400, f"{name} must be a date (2025-01-31) or an ISO 8601 time") from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 

@@ -3,7 +3,7 @@
 ```
 {"format": "leadbot.lead-export", "version": 1, "exported_at", "lead_id",
  "lead": {…},                        the lead as the API shows it, consent and merged ids included
- "conversations": [{…, "messages": [{…}]}],  every conversation, every message (notes too)
+ "conversations": [{…, "contact", "messages": [{…}]}],  every conversation (its phone or email), every message
  "attachments": [{id, conversation_id, filename, content_type, size, created_at, data_base64}],
  "consent": [{given, at, text, flow, conversation_id}],   each acceptance, oldest first
  "access_log": [{…}],                 who read this lead's data, and when
@@ -25,7 +25,7 @@ from bot.jobs import Job
 from bot.models import Consent, Conversation
 from bot.privacy.access import AccessLog
 from bot.privacy.erase import CONVERSATION_FIELDS, LEAD_FIELDS, NOT_SWEPT, Erasure, naming
-from bot.privacy.registry import Exporters
+from bot.privacy.registry import Exporter, Exporters
 from bot.store import NotFound, Store
 
 FORMAT: Final = "leadbot.lead-export"
@@ -69,6 +69,23 @@ async def documents_naming(
     return [json_safe(doc) async for doc in cursor]
 
 
+async def _section(exporter: Exporter, lead_ids: list[str], conversation_ids: list[str]) -> Any:
+    """An exporter's section, called as erasers are: for the lead (with every conversation) and
+    for each lead merged into it (with none), since records written before a merge keep the
+    merged lead's id. Lists are joined (without repeats); other sections, when a merged lead
+    has one too, become the list of them."""
+    sections = [await exporter(lead_ids[0], conversation_ids)]
+    sections += [found for merged_id in lead_ids[1:] if (found := await exporter(merged_id, []))]
+    if len(sections) == 1:
+        return sections[0]
+    if not all(isinstance(section, list) for section in sections):
+        return sections
+    joined: list[Any] = []
+    for section in sections:
+        joined += [item for item in section if item not in joined]
+    return joined
+
+
 class LeadExport:
     def __init__(self, *, store: Store, erasure: Erasure, exporters: Exporters, access: AccessLog) -> None:
         self.store = store
@@ -95,7 +112,14 @@ class LeadExport:
             "lead_id": lead.id,
             "lead": lead_json(lead),
             "conversations": [
-                conversation_json(conv, messages=await store.messages_after(conv.id, 0, limit=MAX_MESSAGES))
+                {
+                    **conversation_json(
+                        conv, messages=await store.messages_after(conv.id, 0, limit=MAX_MESSAGES)
+                    ),
+                    # The phone or email an SMS, WhatsApp or email conversation is with: the lead's
+                    # own answers may have changed since, so the API's view alone would miss it.
+                    "contact": conv.contact,
+                }
                 for conv in conversations
             ],
             "attachments": await self._attachments(ids),
@@ -103,7 +127,7 @@ class LeadExport:
             "access_log": await self.access.about(subject.lead_ids, ids),
         }
         for name, exporter in self.exporters.items():
-            out[name] = json_safe(await exporter(lead.id, list(ids)))
+            out[name] = json_safe(await _section(exporter, subject.lead_ids, list(ids)))
         out["other_records"] = await self._others(subject.lead_ids, ids, covered=set(out))
         return out
 

@@ -7,10 +7,11 @@ data elsewhere (its own collection, Redis, a remote system) registers here durin
     app[keys.ERASERS].register("touchpoints", erase_touchpoints)
     app[keys.EXPORTERS].register("touchpoints", export_touchpoints)
 
-Both callables take `(lead_id, conversation_ids)`. An eraser is called once for the lead (with
+Both callables take `(lead_id, conversation_ids)`, and both are called once for the lead (with
 every conversation it has or had) and once for each lead that was merged into it (with no
-conversation ids: those are the lead's now); it must be idempotent and must not fail when there
-is nothing to remove. An exporter returns JSON-safe data, the export document's `name` section.
+conversation ids: those are the lead's now). An eraser must be idempotent and must not fail when
+there is nothing to remove. An exporter returns JSON-safe data, the export document's `name`
+section (a list: the lists of the lead and of its merged leads are joined).
 
 The privacy package registers defaults for collections whose owners may not have (touchpoints,
 webhook deliveries, jobs); a module registering the same name replaces the default, whatever

@@ -90,9 +90,11 @@ def _search_query(text: str) -> dict[str, Any]:
     international), a name or company (any part, any case)."""
     clauses: list[dict[str, Any]] = [{"_id": text}]
     pattern = re.escape(text)
-    digits = "".join(_DIGITS.findall(text))
+    # Leading zeros go (a national number matches its international form); what is left must
+    # still be a few digits, or the empty pattern would match every phone.
+    digits = "".join(_DIGITS.findall(text)).lstrip("0")
     if len(digits) >= 4:
-        clauses.append({"slots.phone": {"$regex": re.escape(digits.lstrip("0")) + "$"}})
+        clauses.append({"slots.phone": {"$regex": re.escape(digits) + "$"}})
     clauses += [
         {f"slots.{slot}": {"$regex": pattern, "$options": "i"}} for slot in ("email", "name", "company")
     ]

@@ -211,7 +211,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
         limit=limit,
         offset=offset,
     )
-    next_at = await webhooks.next_attempts() if any(d.status == "pending" for d in items) else {}
+    next_at = await webhooks.next_attempts(items)
     return web.json_response(
         {
             "items": [d.as_json(next_attempt_at=next_at.get(d.id)) for d in items],
@@ -226,7 +226,7 @@ async def _delivery_json(request: web.Request, webhooks: Webhooks, delivery: Del
     lead (a test event's made-up lead is no one's data)."""
     if delivery.lead_id is not None:
         await record_read(request, DELIVERY_VIEWED, lead_id=delivery.lead_id)
-    next_at = (await webhooks.next_attempts()).get(delivery.id) if delivery.status == "pending" else None
+    next_at = (await webhooks.next_attempts([delivery])).get(delivery.id)
     return delivery.as_json(full=True, next_attempt_at=next_at)
 
 

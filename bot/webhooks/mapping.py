@@ -16,6 +16,7 @@ A `from` path that has no value removes the field.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -221,11 +222,15 @@ PRESET_BODIES: Final[dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]]] =
 
 
 def render(mapping: FieldMapping, document: Mapping[str, Any]) -> dict[str, Any]:
-    """The body an endpoint with `mapping` receives for the event `document`."""
-    body = PRESET_BODIES[mapping.preset](document)
+    """The body an endpoint with `mapping` receives for the event `document`.
+
+    The body shares nothing with `document`: one event's document is rendered for every
+    endpoint it goes to, and one endpoint's overrides must not change what the next receives
+    (`from` paths read the event as it happened)."""
+    body = PRESET_BODIES[mapping.preset](copy.deepcopy(document))
     for target, override in mapping.overrides:
         value = lookup(document, override.source) if override.source is not None else override.value
-        _place(body, target, value)
+        _place(body, target, copy.deepcopy(value))
     return body
 
 

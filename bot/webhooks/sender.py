@@ -20,6 +20,7 @@ from bot.webhooks.signing import sign
 
 TIMEOUT_SECONDS: Final = 10.0
 ANSWER_CHARS: Final = 300
+ANSWER_BYTES: Final = ANSWER_CHARS * 4  # enough for ANSWER_CHARS characters of UTF-8
 USER_AGENT: Final = "leadbot-webhooks/1"
 EVENT_HEADER: Final = "Leadbot-Event"
 DELIVERY_HEADER: Final = "Leadbot-Delivery"
@@ -33,6 +34,21 @@ def headers(*, kind: str, delivery_id: str, signature: str) -> dict[str, str]:
         DELIVERY_HEADER: delivery_id,
         SIGNATURE_HEADER: signature,
     }
+
+
+async def _start_of(response: aiohttp.ClientResponse) -> str:
+    """The first ANSWER_CHARS of the answer, reading no more of it: an error page may be huge,
+    or never end."""
+    start = b""
+    while len(start) < ANSWER_BYTES:
+        chunk = await response.content.read(ANSWER_BYTES - len(start))
+        if not chunk:
+            break
+        start += chunk
+    try:
+        return start.decode(response.charset or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return start.decode("utf-8", errors="replace")
 
 
 async def post(
@@ -65,7 +81,7 @@ async def post(
         ) as response:
             if 200 <= response.status < 300:
                 return attempt(response.status, None)
-            answer = (await response.text(errors="replace"))[:ANSWER_CHARS].strip()
+            answer = (await _start_of(response))[:ANSWER_CHARS].strip()
             where = f" to {response.headers.get('Location')}" if 300 <= response.status < 400 else ""
             said = f": {answer}" if answer else ""
             return attempt(response.status, f"HTTP {response.status}{where}{said}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -223,12 +223,17 @@ class Webhooks:
         await self.deliveries.delete_for_endpoint(endpoint_id)
         return endpoint
 
-    async def next_attempts(self) -> dict[str, datetime]:
-        """When each scheduled delivery runs next, by delivery id."""
-        return {
-            str(job.payload.get("delivery_id")): job.run_at.astimezone(UTC)
-            for job in await self.jobs.pending(kind=JOB_KIND)
-        }
+    async def next_attempts(self, deliveries: Iterable[Delivery]) -> dict[str, datetime]:
+        """When each of these deliveries runs next (the pending ones that have a job), by
+        delivery id. Read by their leads' jobs: the whole queue is never read for a page."""
+        wanted = {d.id: d.lead_id for d in deliveries if d.status == "pending" and d.scheduled}
+        found: dict[str, datetime] = {}
+        for lead_id in {lead_id for lead_id in wanted.values() if lead_id is not None}:
+            for job in await self.jobs.pending(subject=lead_id, kind=JOB_KIND):
+                delivery_id = str(job.payload.get("delivery_id"))
+                if delivery_id in wanted:
+                    found[delivery_id] = job.run_at.astimezone(UTC)
+        return found
 
     # -- privacy ---------------------------------------------------------------------
 
