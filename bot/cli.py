@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.access_log import PathOnlyAccessLogger
 from bot.auth.cli import add_users_commands
 from bot.errors import StoreLocked
 from bot.flows import FlowError, load_flow
@@ -72,7 +73,14 @@ def serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     print(f"  data: {where}", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None, shutdown_timeout=15.0)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=15.0,
+        access_log_class=PathOnlyAccessLogger,
+    )
     return 0
 
 

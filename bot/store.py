@@ -164,6 +164,8 @@ class Store:
             [("visitor_token_hash", ASCENDING)], name="by_token", sparse=True
         )
         await self.conversations.create_index([("updated_at", DESCENDING)], name="by_updated")
+        # Analytics selects its cohort by creation time.
+        await self.conversations.create_index([("created_at", ASCENDING)], name="by_created")
         await self.conversations.create_index(
             [("mode", ASCENDING), ("updated_at", DESCENDING)], name="by_mode"
         )

@@ -22,7 +22,10 @@ from aiohttp.test_utils import TestClient
 
 from bot import keys
 from bot.analytics.percentiles import nearest_rank
+from bot.analytics.report import build_report
 from bot.analytics.svg import Bar, Group, bar_chart, funnel_chart, grouped_bar_chart, histogram
+from bot.analytics.tables import all_tables
+from bot.analytics.window import Window
 from bot.app import create_app
 from bot.clock import ManualClock
 from tests.conftest import AUTH, BACKENDS, ClientFactory, api_get, make_settings, settle
@@ -127,6 +130,26 @@ async def test_every_table_matches_an_independent_count(client: TestClient[Any, 
         "queue_wait": 4,  # not c06: taken, then back in the queue
         "first_agent_reply": 4,
     }
+
+
+@pytest.mark.parametrize("chunk_size", [1, 4])
+async def test_messages_read_a_chunk_of_conversations_at_a_time_give_the_same_numbers(
+    client: TestClient[Any, Any], data: Data, chunk_size: int
+) -> None:
+    """The drop-off and the timings read the cohort's messages a chunk of its conversations at a
+    time; with chunks smaller than the cohort (11 conversations: 11 chunks of one, or 4 + 4 + 3)
+    the chunks' numbers add up to the same report."""
+    store = client.app[keys.STORE]
+    report = await build_report(store, Window(start=START, end=END), chunk_size=chunk_size)
+    assert report.cohort.total.conversations == 11
+    got = {name: table.records() for name, table in all_tables(report).items()}
+    want = expected(data, START, END)
+    for table in ROW_KEYS:
+        assert_same_rows(table, got[table], want[table])
+    assert sum(row.dropped for row in report.dropoff) > 0  # the chunks' counts are not empty
+    assert [timing.count for timing in report.timings] == [15, 4, 4]
+    with pytest.raises(ValueError, match="at least one conversation"):
+        await build_report(store, Window(start=START, end=END), chunk_size=0)
 
 
 async def test_attribution_credits_conversions_by_every_model(

@@ -156,3 +156,40 @@ async def test_sigterm_drains_then_closes_sockets_with_1001(tmp_path: Path) -> N
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_the_access_log_keeps_paths_but_never_query_strings(tmp_path: Path) -> None:
+    """Query strings carry lead searches, visitor tokens and webhook keys: the log of `leadbot
+    serve` shows each request's path, never what its query held."""
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        *LEADBOT,
+        "serve",
+        cwd=ROOT,
+        env=_env(tmp_path, LEADBOT_PORT=str(port)),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with asyncio.timeout(30):
+                while True:
+                    try:
+                        async with http.get(f"{base}/readyz") as ready:
+                            if ready.status == 200:
+                                break
+                    except aiohttp.ClientConnectionError:
+                        await asyncio.sleep(0.05)  # polling until the port opens, under a deadline
+            async with http.get(f"{base}/api/privacy/leads", params={"q": "jane@example.com"}) as found:
+                assert found.status == 401
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(30):
+            _, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    log = err.decode()
+    assert '"GET /api/privacy/leads?…" 401' in log
+    assert "jane" not in log

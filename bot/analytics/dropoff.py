@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
+from bot.analytics.cohort_ids import CHUNK_SIZE, cohort_id_chunks
 from bot.analytics.pipelines import dropoff_pipeline, run
 from bot.analytics.window import Window
 from bot.store import Store
@@ -19,12 +20,15 @@ class QuestionDropOff:
     rate: float | None  # dropped / asked
 
 
-async def dropoff(store: Store, window: Window) -> list[QuestionDropOff]:
+async def dropoff(store: Store, window: Window, *, chunk_size: int = CHUNK_SIZE) -> list[QuestionDropOff]:
     """Every question asked in the window's conversations, most drop-offs first."""
-    docs = [doc async for doc in run(store.messages, dropoff_pipeline(window))]
-    facets: dict[str, list[dict[str, Any]]] = docs[0] if docs else {}
-    asked = {str(doc["_id"]): int(doc["conversations"]) for doc in facets.get("asked", [])}
-    dropped = {str(doc["_id"]): int(doc["conversations"]) for doc in facets.get("dropped", [])}
+    asked: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    async for ids in cohort_id_chunks(store, window, chunk_size):
+        # Each conversation is in one chunk: its counts per slot add to the other chunks'.
+        async for facets in run(store.messages, dropoff_pipeline(ids)):
+            asked.update({str(doc["_id"]): int(doc["conversations"]) for doc in facets.get("asked", [])})
+            dropped.update({str(doc["_id"]): int(doc["conversations"]) for doc in facets.get("dropped", [])})
     total = sum(dropped.values())
     rows = [
         QuestionDropOff(

@@ -11,10 +11,15 @@ happen in Python (`timing.py`).
 
 Facets return only grouped counts (a few rows each), never per-conversation lists, so their one
 result document stays far below MongoDB's 16 MB limit; lists of durations are streamed instead.
+
+The message pipelines (drop-off, timelines) take a chunk of the cohort's conversation ids
+(`cohort_ids.py`) and read only those conversations' messages (`conversation_id` `$in`, served by
+the messages' `(conversation_id, seq)` index); the callers add up or concatenate the chunks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 from bot.analytics.window import Window
@@ -46,13 +51,13 @@ def run(collection: Any, pipeline: Pipeline) -> Any:
     return collection.aggregate(pipeline, allowDiskUse=True)
 
 
-def cohort_match(window: Window, prefix: str = "") -> dict[str, Any]:
-    """The conversations a report covers; `prefix` when they sit under a field (`conv.`)."""
-    match: dict[str, Any] = {f"{prefix}created_at": {"$gte": window.start, "$lt": window.end}}
+def cohort_match(window: Window) -> dict[str, Any]:
+    """The conversations a report covers (a filter over `conversations`)."""
+    match: dict[str, Any] = {"created_at": {"$gte": window.start, "$lt": window.end}}
     if window.channel is not None:
-        match[f"{prefix}channel"] = window.channel
+        match["channel"] = window.channel
     if window.flow is not None:
-        match[f"{prefix}flow.id"] = window.flow
+        match["flow.id"] = window.flow
     return match
 
 
@@ -215,26 +220,25 @@ def waits_pipeline(window: Window) -> Pipeline:
     ]
 
 
-def _in_window(window: Window) -> Pipeline:
-    """After grouping messages by conversation (`_id`): keep the window's conversations, each
-    with its document under `conv`."""
+def _with_conversation() -> Pipeline:
+    """After grouping messages by conversation (`_id`): each with its conversation's document
+    under `conv` (one erased meanwhile drops out)."""
     return [
         {"$lookup": {"from": "conversations", "localField": "_id", "foreignField": "_id", "as": "conv"}},
         {"$unwind": "$conv"},
-        {"$match": cohort_match(window, "conv.")},
     ]
 
 
-def dropoff_pipeline(window: Window) -> Pipeline:
-    """Over `messages`: one document of facets. asked: per question (slot), the conversations
-    whose bot asked it. dropped: per question, the conversations that stopped there: still with
-    the bot, never handed off, and the bot's last message asked that question."""
+def dropoff_pipeline(conversation_ids: Sequence[str]) -> Pipeline:
+    """Over `messages`, for these conversations (a chunk of the cohort): one document of facets.
+    asked: per question (slot), the conversations whose bot asked it. dropped: per question, the
+    conversations that stopped there: still with the bot, never handed off, and the bot's last
+    message asked that question. Counts per slot: the chunks' facets add up."""
     return [
-        # A conversation's messages are never older than it: this bounds the scan.
-        {"$match": {"created_at": {"$gte": window.start}, "sender": "bot"}},
+        {"$match": {"conversation_id": {"$in": list(conversation_ids)}, "sender": "bot"}},
         {"$sort": {"conversation_id": 1, "seq": 1}},
         {"$group": {"_id": "$conversation_id", "slots": {"$push": {"$ifNull": ["$expects.slot", None]}}}},
-        *_in_window(window),
+        *_with_conversation(),
         {
             "$project": {
                 "asked": {"$setUnion": ["$slots", []]},
@@ -259,10 +263,11 @@ def dropoff_pipeline(window: Window) -> Pipeline:
     ]
 
 
-def timelines_pipeline(window: Window) -> Pipeline:
-    """Over `messages`: per conversation of the window, who wrote each public message and when
-    (`senders`, `times`, in order), and `first_response_ms`: from when it last joined the queue
-    to the first agent reply at or after that (null when there is none)."""
+def timelines_pipeline(conversation_ids: Sequence[str]) -> Pipeline:
+    """Over `messages`: per conversation of these (a chunk of the cohort), who wrote each public
+    message and when (`senders`, `times`, in order), and `first_response_ms`: from when it last
+    joined the queue to the first agent reply at or after that (null when there is none). One
+    document per conversation: the chunks' documents concatenate."""
     agent_after_queue = {
         "$filter": {
             "input": "$entries",
@@ -279,7 +284,7 @@ def timelines_pipeline(window: Window) -> Pipeline:
     return [
         {
             "$match": {
-                "created_at": {"$gte": window.start},
+                "conversation_id": {"$in": list(conversation_ids)},
                 "sender": {"$in": PUBLIC_SENDERS},
                 "private": {"$ne": True},
             }
@@ -291,7 +296,7 @@ def timelines_pipeline(window: Window) -> Pipeline:
                 "entries": {"$push": {"sender": "$sender", "at": "$created_at"}},
             }
         },
-        *_in_window(window),
+        *_with_conversation(),
         {
             "$project": {
                 "senders": "$entries.sender",

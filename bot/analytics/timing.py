@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from bot.analytics.cohort_ids import CHUNK_SIZE, cohort_id_chunks
 from bot.analytics.percentiles import nearest_rank
 from bot.analytics.pipelines import run, timelines_pipeline, waits_pipeline
 from bot.analytics.window import Window
@@ -44,14 +45,15 @@ def bot_responses(senders: Sequence[str], times: Sequence[datetime]) -> list[flo
     ]
 
 
-async def timings(store: Store, window: Window) -> list[Timing]:
+async def timings(store: Store, window: Window, *, chunk_size: int = CHUNK_SIZE) -> list[Timing]:
     """The three measures over the window's conversations, in METRICS order."""
     bot: list[float] = []
     first_reply: list[float] = []
-    async for doc in run(store.messages, timelines_pipeline(window)):
-        bot.extend(bot_responses(doc.get("senders") or [], doc.get("times") or []))
-        if doc.get("first_response_ms") is not None:
-            first_reply.append(doc["first_response_ms"] / 1000)
+    async for ids in cohort_id_chunks(store, window, chunk_size):
+        async for doc in run(store.messages, timelines_pipeline(ids)):
+            bot.extend(bot_responses(doc.get("senders") or [], doc.get("times") or []))
+            if doc.get("first_response_ms") is not None:
+                first_reply.append(doc["first_response_ms"] / 1000)
     waits = [doc["wait_ms"] / 1000 async for doc in run(store.conversations, waits_pipeline(window))]
     return [
         summarize("bot_response", bot),
