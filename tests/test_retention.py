@@ -15,7 +15,7 @@ from bot import keys
 from bot.app import create_app
 from bot.clock import ManualClock
 from bot.privacy.retention import KIND
-from tests.conftest import ClientFactory, api_get, make_settings, settle
+from tests.conftest import AUTH, ClientFactory, api_get, make_settings, settle
 from tests.support.visitor import Visitor
 
 DAY = 24 * 3600
@@ -141,3 +141,22 @@ def test_the_retention_setting_is_checked() -> None:
     for bad in ("0", "-3", "soon"):
         with pytest.raises(SettingsError, match="LEADBOT_RETENTION_DAYS"):
             Settings.from_env({"LEADBOT_RETENTION_DAYS": bad})
+
+
+async def test_a_conversation_active_again_by_the_time_its_locks_are_held_is_kept(
+    aiohttp_client: ClientFactory, tmp_path: Path, clock: ManualClock
+) -> None:
+    """The purge chooses idle conversations, then waits for their turn locks (a turn may be
+    running); one whose visitor came back meanwhile is checked again under the locks and kept."""
+    client = await retention_client(aiohttp_client, tmp_path, clock, LEADBOT_RETENTION_DAYS="30")
+    idle, idle_lead = await chat(client, "idle@example.com")
+    back, back_lead = await chat(client, "back@example.com")
+    await age(client, idle, idle_lead, 40)
+    cutoff = client.app[keys.CLOCK]() - timedelta(days=30)
+    # `back` was chosen while idle, but its visitor wrote again before the locks were held.
+    removed, counts = await client.app[keys.PRIVACY].erasure.remove_idle_conversations(
+        [idle, back], idle_before=cutoff
+    )
+    assert removed == [idle] and counts.as_dict()["conversations"] == 1
+    assert (await api_get(client, f"/api/conversations/{back}"))["lead_id"] == back_lead
+    assert (await client.get(f"/api/conversations/{idle}", headers=AUTH)).status == 404

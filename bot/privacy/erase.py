@@ -31,6 +31,7 @@ import secrets
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 from bot.bus import Bus, ConversationRemoved
@@ -175,15 +176,22 @@ class Erasure:
 
     # -- conversations (erasure and retention) ----------------------------------------
 
-    async def remove_conversations(self, conversation_ids: Sequence[str]) -> Removed:
-        """Remove these conversations and all they hold, but not their leads (retention)."""
+    async def remove_idle_conversations(
+        self, conversation_ids: Sequence[str], *, idle_before: datetime
+    ) -> tuple[list[str], Removed]:
+        """Remove those of these conversations still idle since before `idle_before` once their
+        turn locks are held, and all they hold, but not their leads (retention): a visitor who
+        came back between the choice and the locks keeps their conversation. Returns the ids
+        removed and the counts."""
         removed = Removed()
         async with self._locked(conversation_ids):
-            agents = await self._remove_conversations(conversation_ids, removed)
-        await self._sweep([], conversation_ids, removed)
-        await self._late_arrivals(conversation_ids, removed)
-        await self._forget(conversation_ids, agents, list(conversation_ids), removed)
-        return removed
+            query = {"_id": {"$in": list(conversation_ids)}, "updated_at": {"$lt": idle_before}}
+            idle = [doc["_id"] async for doc in self.store.conversations.find(query, projection={"_id": 1})]
+            agents = await self._remove_conversations(idle, removed)
+        await self._sweep([], idle, removed)
+        await self._late_arrivals(idle, removed)
+        await self._forget(idle, agents, idle, removed)
+        return idle, removed
 
     def _locked(self, conversation_ids: Sequence[str]) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold every conversation's turn lock (in one order, so two erasures cannot deadlock)."""

@@ -63,9 +63,11 @@ class Retention:
             if not batch:
                 break
             seen.update(doc["_id"] for doc in batch)  # never loop on one that will not go
-            ids = [doc["_id"] for doc in batch]
-            removed.merge(await self.erasure.remove_conversations(ids))
-            for lead_id in dict.fromkeys(doc["lead_id"] for doc in batch):
+            ids, gone = await self.erasure.remove_idle_conversations(
+                [doc["_id"] for doc in batch], idle_before=cutoff
+            )
+            removed.merge(gone)
+            for lead_id in dict.fromkeys(doc["lead_id"] for doc in batch if doc["_id"] in ids):
                 await self.store.leads.update_one(
                     {"_id": lead_id}, {"$pull": {"conversation_ids": {"$in": ids}}}
                 )
