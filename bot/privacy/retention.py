@@ -3,9 +3,9 @@
 A daily job (`privacy.retention`, on the jobs queue; it schedules its next run itself, and runs
 once when the server starts) removes each conversation whose last activity (`updated_at`: a
 message, an agent's action, a change of owner) is older than N days, with everything it holds
-(bot/privacy/erase.py `remove_conversations`). A lead left with no conversation is erased
-entirely, as an erasure would. One audit entry per run says how many records of each kind went
-(`retention.purged`); no ids.
+(bot/privacy/erase.py `remove_idle_conversations`, which checks each is still idle once its turn
+locks are held). A lead left with no conversation is erased entirely, as an erasure would. One
+audit entry per run says how many records of each kind went (`retention.purged`); no ids.
 """
 
 from __future__ import annotations
