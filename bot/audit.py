@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from bson import ObjectId
 from pymongo import DESCENDING
 
-from bot.store import Store, new_id
+from bot.store import Store
 
 MAX_PAGE: Final = 200
 
@@ -31,6 +32,12 @@ _PRIVACY_FIELDS: Final = (
 # `kind` filters: flow changes (entries written before kinds existed have none), reads of lead
 # data, erasures and retention purges, and changes to webhook endpoints.
 KINDS: Final = ("flows", "access", "privacy", "webhooks")
+
+
+def entry_id() -> str:
+    """A new entry's id: an ObjectId's hex, which grows with each entry a process makes, so entries
+    made at the same instant of the clock still list newest first (the list sorts by time, then id)."""
+    return str(ObjectId())
 
 
 def entry_json(doc: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +79,7 @@ class AuditLog:
         if kind is not None and (kind not in KINDS or kind == "flows"):
             raise ValueError(f"an audit entry's kind is one of {', '.join(KINDS[1:])}, not {kind!r}")
         entry: dict[str, Any] = {
-            "_id": new_id(),
+            "_id": entry_id(),
             "at": self._clock(),
             "actor": actor,
             "action": action,

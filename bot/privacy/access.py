@@ -28,9 +28,9 @@ from pymongo import ASCENDING, DESCENDING
 
 from bot import keys
 from bot.api.admins import actor
-from bot.audit import entry_json
+from bot.audit import entry_id, entry_json
 from bot.auth.identity import current_user
-from bot.store import Store, new_id
+from bot.store import Store
 
 ACCESS: Final = "access"
 PRIVACY: Final = "privacy"
@@ -61,7 +61,7 @@ class AccessLog:
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         doc: dict[str, Any] = {
-            "_id": new_id(),
+            "_id": entry_id(),
             "at": self._clock(),
             "actor": actor,
             "action": action,
