@@ -150,7 +150,9 @@ def compose(
         mail["In-Reply-To"] = thread.message_id
         mail["References"] = " ".join(thread.references_for_reply())
     if message.sender == "bot":
-        mail["Auto-Submitted"] = "auto-replied"  # RFC 3834: autoresponders must not answer it
+        # RFC 3834: autoresponders must not answer it. A follow-up answers nothing the lead wrote:
+        # it is generated, not a reply.
+        mail["Auto-Submitted"] = "auto-generated" if "follow_up" in message.meta else "auto-replied"
     # One-click unsubscribe lands in the conversation as "unsubscribe", which the bot honours.
     mail["List-Unsubscribe"] = f"<mailto:{reply_to}?subject=unsubscribe>"
     mail.set_content(text)

@@ -14,8 +14,11 @@ from bot.clock import ManualClock
 from bot.flowdiff import describe_changes
 from bot.flows import parse_flow
 from tests.conftest import AUTH, api_call, api_get, make_settings
+from tests.support.email_app import conversation, email_settings, reply_from_lead, send_mail
 from tests.support.fake_twilio import WHATSAPP_FROM, ClientFactory, ServerFactory
+from tests.support.inbound_mail import Mail
 from tests.support.nurture import LEAD, STEPS, default_flow_data, flows_with, later, texting
+from tests.support.smtp_sink import ReceivedMail, SmtpSink
 from tests.support.visitor import Visitor
 
 HOUR, DAY, MINUTE = timedelta(hours=1), timedelta(days=1), timedelta(minutes=1)
@@ -349,3 +352,104 @@ async def test_the_lead_writing_on_another_channel_stops_the_first_channels_foll
     await lead.later(5 * DAY)  # the SMS silence's steps fall due: the lead has written since
     assert lead.sent == [asked]
     assert follow_ups_in(await lead.conversation("sms")) == []
+
+
+async def test_a_lead_who_wrote_by_email_gets_the_follow_ups_by_email_in_the_thread(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    with SmtpSink() as sink:
+        client = await emailing(aiohttp_client, tmp_path, sink, clock)
+        app = client.app
+        first = Mail(subject="A better CRM", text=OPENING)
+        conv_id = (await send_mail(client, first))["conversation_id"]
+        asked = await sink.next_mail()
+        assert "Which company are you with?" in asked.part("text/plain")
+
+        await later(app, clock, HOUR - MINUTE)
+        assert sink.received_nothing_more()
+        await later(app, clock, MINUTE)
+        nudge = await sink.next_mail()
+        assert nudge.part("text/plain").startswith("Still there, Jane?")
+        assert nudge.rcpt_tos == ["jane@acme.io"]
+        # Threaded like the bot's other mails: an answer to the lead's mail, with the same Reply-To.
+        assert_in_thread(nudge, first, asked)
+        # The lead's out-of-office answers it: a machine wrote that, not the lead; the steps go on.
+        away = reply_from_lead(
+            nudge, "I'm away until Monday.", extra_headers={"Auto-Submitted": "auto-replied"}
+        )
+        assert "ignored" in await send_mail(client, away)
+        await later(app, clock, DAY - HOUR)
+        second = await sink.next_mail()
+        assert second.part("text/plain").startswith("Hi Jane, two quick questions left.")
+        assert_in_thread(second, first, asked)
+        assert sink.received_nothing_more()
+
+        conv = await conversation(client, conv_id)
+        sent = follow_ups_in(conv)
+        assert steps_of(sent) == [(0, "mid_qualification"), (1, "mid_qualification")]
+        assert [m["delivery"] for m in sent] == ["queued", "queued"]
+
+
+async def test_a_reply_by_email_cancels_the_next_follow_up(
+    aiohttp_client: ClientFactory, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    with SmtpSink() as sink:
+        client = await emailing(aiohttp_client, tmp_path, sink, clock)
+        app = client.app
+        first = Mail(subject="A better CRM", text=OPENING)
+        conv_id = (await send_mail(client, first))["conversation_id"]
+        await sink.next_mail()
+        await later(app, clock, HOUR)
+        nudge = await sink.next_mail()
+        assert nudge.part("text/plain").startswith("Still there, Jane?")
+
+        await later(app, clock, HOUR)
+        answer = reply_from_lead(nudge, "Sorry, busy day. We're Acme.")
+        assert (await send_mail(client, answer))["conversation_id"] == conv_id  # the nudge's thread
+        asked = await sink.next_mail()
+        assert "How many people are on your team?" in asked.part("text/plain")
+        assert str(asked.message["In-Reply-To"]) == answer.message_id
+
+        # The first silence's next step (a day after the first question) does not go: the lead
+        # answered. The new question starts a silence of its own, counted from the answer.
+        await later(app, clock, HOUR)
+        again = await sink.next_mail()
+        assert again.part("text/plain").startswith("Still there, Jane?")
+        assert str(again.message["In-Reply-To"]) == answer.message_id
+        await later(app, clock, DAY - 2 * HOUR)  # a day after the first question
+        assert sink.received_nothing_more()
+        await later(app, clock, HOUR)  # a day after the answer's question
+        last = await sink.next_mail()
+        assert last.part("text/plain").startswith("Hi Jane, two quick questions left.")
+        assert sink.received_nothing_more()
+
+        conv = await conversation(client, conv_id)
+        runs = [m["meta"]["follow_up"]["run"] for m in follow_ups_in(conv)]
+        assert steps_of(follow_ups_in(conv)) == [(0, "mid_qualification")] * 2 + [(1, "mid_qualification")]
+        assert runs[0] != runs[1] == runs[2]
+
+
+async def emailing(
+    aiohttp_client: ClientFactory, tmp_path: Path, sink: SmtpSink, clock: ManualClock
+) -> TestClient[Any, Any]:
+    """leadbot with follow-ups, on a manual clock, its email channel sending to `sink`."""
+    settings = email_settings(tmp_path / "data", sink.port)
+    flows = flows_with(nurture={"steps": STEPS})
+    return await aiohttp_client(create_app(settings, clock=clock.now, timers=clock, flows=flows))
+
+
+def assert_in_thread(mail: ReceivedMail, first: Mail, asked: ReceivedMail) -> None:
+    """`mail` answers the lead's `first` mail, as `asked` (the bot's reply to it) does."""
+    assert str(mail.message["In-Reply-To"]) == first.message_id
+    assert str(mail.message["References"]).split() == [first.message_id]
+    assert str(mail.message["Subject"]) == f"Re: {first.subject}"
+    assert mail.message["Reply-To"] == asked.message["Reply-To"]
+    assert mail.message["Message-ID"] not in (asked.message["Message-ID"], None)
+    # The bot's reply answers the lead; a follow-up is generated (RFC 3834): neither is answered
+    # by the lead's autoresponder.
+    assert (asked.message["Auto-Submitted"], mail.message["Auto-Submitted"]) == (
+        "auto-replied",
+        "auto-generated",
+    )
