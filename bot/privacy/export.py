@@ -10,27 +10,37 @@
  "<registered name>": …,              touchpoints, webhook_deliveries, jobs, and any other module's
  "other_records": {"<collection>": [{…}]}}  documents naming the lead in any other collection
 ```
+
+Written as it is read (`LeadExport.prepare`, then `ExportPlan.pieces`): the small parts first,
+then each conversation's messages a page at a time and each attachment's bytes one file at a
+time, its base64 in slices, so a lead with many files neither fills the memory nor holds the
+event loop for long.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Final
 
-from bot.api.views import consent_json, conversation_json, lead_json
+from bot.api.views import consent_json, conversation_json, lead_json, message_json
 from bot.jobs import Job
 from bot.models import Consent, Conversation
 from bot.privacy.access import AccessLog
 from bot.privacy.erase import CONVERSATION_FIELDS, LEAD_FIELDS, NOT_SWEPT, Erasure, naming
+from bot.privacy.json_stream import Streamed, array_pieces, object_pieces
 from bot.privacy.registry import Exporter, Exporters
 from bot.store import NotFound, Store
 
 FORMAT: Final = "leadbot.lead-export"
 VERSION: Final = 1
 MAX_MESSAGES: Final = 100_000
+MESSAGE_PAGE: Final = 500
+BASE64_SLICE: Final = 3 * 256 * 1024  # 768 KiB of bytes: 1 MiB of base64 text per piece
 
 
 def json_safe(value: Any) -> Any:
@@ -86,6 +96,19 @@ async def _section(exporter: Exporter, lead_ids: list[str], conversation_ids: li
     return joined
 
 
+@dataclass(frozen=True)
+class ExportPlan:
+    """An export ready to be written: the small parts read already (before the export is
+    recorded, so the access log it holds is the one before it), the conversations' messages and
+    the attachments' bytes read while they are written, one page or one file at a time."""
+
+    fields: list[tuple[str, Any]]
+
+    def pieces(self) -> AsyncIterator[str]:
+        """The document's JSON text, as `json.dumps(document, ensure_ascii=False, indent=1)`."""
+        return object_pieces(self.fields, 0)
+
+
 class LeadExport:
     def __init__(self, *, store: Store, erasure: Erasure, exporters: Exporters, access: AccessLog) -> None:
         self.store = store
@@ -93,7 +116,7 @@ class LeadExport:
         self.exporters = exporters
         self.access = access
 
-    async def document(self, lead_id: str, *, now: datetime) -> dict[str, Any]:
+    async def prepare(self, lead_id: str, *, now: datetime) -> ExportPlan:
         """The export (NotFound when there is no such lead)."""
         store = self.store
         lead = await store.get_lead(lead_id)
@@ -105,31 +128,44 @@ class LeadExport:
                 conversations.append(await store.get_conversation(conv_id))
         conversations.sort(key=lambda c: c.created_at)
         consents: list[Consent] = [c.consent for c in conversations if c.consent is not None]
+        attachment_ids = await self._attachment_ids(ids)
         out: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
             "exported_at": now.isoformat(),
             "lead_id": lead.id,
             "lead": lead_json(lead),
-            "conversations": [
-                {
-                    **conversation_json(
-                        conv, messages=await store.messages_after(conv.id, 0, limit=MAX_MESSAGES)
-                    ),
-                    # The phone or email an SMS, WhatsApp or email conversation is with: the lead's
-                    # own answers may have changed since, so the API's view alone would miss it.
-                    "contact": conv.contact,
-                }
-                for conv in conversations
-            ],
-            "attachments": await self._attachments(ids),
+            "conversations": Streamed(partial(array_pieces, self._conversations(conversations))),
+            "attachments": Streamed(partial(array_pieces, self._attachments(attachment_ids))),
             "consent": [consent_json(c) for c in sorted(consents, key=lambda c: c.at)],
             "access_log": await self.access.about(subject.lead_ids, ids),
         }
         for name, exporter in self.exporters.items():
             out[name] = json_safe(await _section(exporter, subject.lead_ids, list(ids)))
         out["other_records"] = await self._others(subject.lead_ids, ids, covered=set(out))
-        return out
+        return ExportPlan(list(out.items()))
+
+    async def _conversations(self, conversations: list[Conversation]) -> AsyncIterator[Streamed]:
+        for conv in conversations:
+            fields = [
+                *conversation_json(conv).items(),
+                ("messages", Streamed(partial(array_pieces, self._messages(conv.id)))),
+                # The phone or email an SMS, WhatsApp or email conversation is with: the lead's
+                # own answers may have changed since, so the API's view alone would miss it.
+                ("contact", conv.contact),
+            ]
+            yield Streamed(partial(object_pieces, fields))
+
+    async def _messages(self, conversation_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Oldest first, a page at a time, at most MAX_MESSAGES."""
+        after, left = 0, MAX_MESSAGES
+        while left > 0:
+            page = await self.store.messages_after(conversation_id, after, limit=min(MESSAGE_PAGE, left))
+            for message in page:
+                yield message_json(message)
+            if len(page) < min(MESSAGE_PAGE, left):
+                return
+            after, left = page[-1].seq, left - len(page)
 
     async def _others(
         self, lead_ids: list[str], conversation_ids: list[str], covered: set[str]
@@ -149,17 +185,35 @@ class LeadExport:
                 found[name] = docs
         return found
 
-    async def _attachments(self, conversation_ids: list[str]) -> list[dict[str, Any]]:
-        cursor = self.store.collection("attachments").find({"conversation_id": {"$in": conversation_ids}})
-        return [
-            {
-                "id": doc["_id"],
-                "conversation_id": doc["conversation_id"],
-                "filename": doc["filename"],
-                "content_type": doc["content_type"],
-                "size": doc["size"],
-                "created_at": json_safe(doc.get("created_at")),
-                "data_base64": base64.b64encode(bytes(doc["data"])).decode("ascii"),
-            }
-            async for doc in cursor.sort("created_at", 1)
-        ]
+    async def _attachment_ids(self, conversation_ids: list[str]) -> list[str]:
+        cursor = self.store.collection("attachments").find(
+            {"conversation_id": {"$in": conversation_ids}}, projection={"_id": 1}
+        )
+        return [doc["_id"] async for doc in cursor.sort("created_at", 1)]
+
+    async def _attachments(self, attachment_ids: list[str]) -> AsyncIterator[Streamed]:
+        """One file's bytes in memory at a time."""
+        for attachment_id in attachment_ids:
+            doc = await self.store.collection("attachments").find_one({"_id": attachment_id})
+            if doc is None:  # erased a moment ago
+                continue
+            fields = [
+                ("id", doc["_id"]),
+                ("conversation_id", doc["conversation_id"]),
+                ("filename", doc["filename"]),
+                ("content_type", doc["content_type"]),
+                ("size", doc["size"]),
+                ("created_at", json_safe(doc.get("created_at"))),
+                ("data_base64", Streamed(partial(base64_pieces, bytes(doc["data"])))),
+            ]
+            yield Streamed(partial(object_pieces, fields))
+
+
+async def base64_pieces(data: bytes, level: int) -> AsyncIterator[str]:
+    """A JSON string of the bytes' base64, BASE64_SLICE bytes at a time: a whole multiple of 3
+    bytes per slice, so the slices' base64 joined is the whole's."""
+    view = memoryview(data)
+    yield '"'
+    for start in range(0, len(view), BASE64_SLICE):
+        yield base64.b64encode(view[start : start + BASE64_SLICE]).decode("ascii")
+    yield '"'

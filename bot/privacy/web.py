@@ -1,7 +1,7 @@
 """`setup_privacy(app)`: export, erasure, retention and the access audit on the application.
 
 API (admins only; docs/api.md, "Privacy"):
-- `GET /api/leads/{id}/export`: everything about the lead as one JSON document (a download).
+- `GET /api/leads/{id}/export`: everything about the lead as one JSON document (a streamed download).
 - `DELETE /api/leads/{id}`: erase the lead everywhere; a second time is a 404.
 - `GET /api/privacy/leads?q=`: find leads by id, email, phone or name (the admin leads page).
 
@@ -10,7 +10,7 @@ Page: `/admin/leads` (search, a lead's details, Export and Erase).
 
 from __future__ import annotations
 
-import json
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,6 +37,7 @@ from bot.store import NotFound
 
 SEARCH_LIMIT: Final = 20
 MAX_QUERY: Final = 200
+EXPORT_WRITE: Final = 256 * 1024  # bytes per write of an export (a 1 MiB base64 slice goes in one)
 # Collections other modules write; erased and exported here unless their owners register.
 TOUCHPOINTS: Final = "touchpoints"
 WEBHOOK_DELIVERIES: Final = "webhook_deliveries"
@@ -54,20 +55,41 @@ class Privacy:
 # -- API ----------------------------------------------------------------------------------
 
 
-async def export_lead(request: web.Request) -> web.Response:
+async def export_lead(request: web.Request) -> web.StreamResponse:
     user = admin_user(request, "export leads")
     lead_id = request.match_info["id"]
     privacy = request.config_dict[keys.PRIVACY]
     try:
-        document = await privacy.export.document(lead_id, now=request.config_dict[keys.CLOCK]())
+        plan = await privacy.export.prepare(lead_id, now=request.config_dict[keys.CLOCK]())
     except NotFound:
         raise ApiError(404, f"lead {lead_id} not found") from None
     await request.config_dict[keys.ACCESS_LOG].record("lead.exported", actor=actor(user), lead_id=lead_id)
-    return web.Response(
-        text=json.dumps(document, ensure_ascii=False, indent=1),
-        content_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="lead-{lead_id}.json"'},
+    response = web.StreamResponse(
+        headers={"Content-Disposition": f'attachment; filename="lead-{lead_id}.json"'}
     )
+    response.content_type = "application/json"
+    response.charset = "utf-8"
+    await response.prepare(request)
+    await _write_pieces(response, plan.pieces())
+    await response.write_eof()
+    return response
+
+
+async def _write_pieces(response: web.StreamResponse, pieces: AsyncIterator[str]) -> None:
+    """Gathers small pieces into writes of about EXPORT_WRITE bytes and lets the event loop run
+    other requests between writes (a write to a fast reader does not always wait)."""
+    pending: list[bytes] = []
+    size = 0
+    async for piece in pieces:
+        data = piece.encode()
+        pending.append(data)
+        size += len(data)
+        if size >= EXPORT_WRITE:
+            await response.write(b"".join(pending))
+            pending, size = [], 0
+            await asyncio.sleep(0)
+    if pending:
+        await response.write(b"".join(pending))
 
 
 async def erase_lead(request: web.Request) -> web.Response:
