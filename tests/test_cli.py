@@ -78,14 +78,7 @@ async def test_serve_prints_where_things_are_and_serves(tmp_path: Path) -> None:
         assert token is not None
         assert str(tmp_path / "data") in banner and "embedded store" in banner
         async with aiohttp.ClientSession() as http:
-            async with asyncio.timeout(30):
-                while True:
-                    try:
-                        async with http.get(f"http://127.0.0.1:{port}/readyz") as ready:
-                            if ready.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        await asyncio.sleep(0.05)  # polling until the port opens, under a deadline
+            await wait_until_ready(http, f"http://127.0.0.1:{port}")
             async with http.get(
                 f"http://127.0.0.1:{port}/api/leads", headers={"Authorization": f"Bearer {token.group(1)}"}
             ) as leads:
@@ -123,14 +116,7 @@ async def test_sigterm_drains_then_closes_sockets_with_1001(tmp_path: Path) -> N
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            async with asyncio.timeout(30):
-                while True:
-                    try:
-                        async with http.get(f"{base}/readyz") as ready:
-                            if ready.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        await asyncio.sleep(0.05)  # polling until the port opens, under a deadline
+            await wait_until_ready(http, base)
             ws = await http.ws_connect(f"{base}/ws/chat")
             hello = await ws.receive_json()
             assert hello["type"] == "hello"
@@ -173,14 +159,7 @@ async def test_the_access_log_keeps_paths_but_never_query_strings(tmp_path: Path
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            async with asyncio.timeout(30):
-                while True:
-                    try:
-                        async with http.get(f"{base}/readyz") as ready:
-                            if ready.status == 200:
-                                break
-                    except aiohttp.ClientConnectionError:
-                        await asyncio.sleep(0.05)  # polling until the port opens, under a deadline
+            await wait_until_ready(http, base)
             async with http.get(f"{base}/api/privacy/leads", params={"q": "jane@example.com"}) as found:
                 assert found.status == 401
         proc.send_signal(signal.SIGINT)
@@ -193,3 +172,15 @@ async def test_the_access_log_keeps_paths_but_never_query_strings(tmp_path: Path
     log = err.decode()
     assert '"GET /api/privacy/leads?…" 401' in log
     assert "jane" not in log
+
+
+async def wait_until_ready(http: aiohttp.ClientSession, base: str) -> None:
+    """Until `leadbot serve` at `base` answers /readyz with 200 (polling, under a deadline)."""
+    async with asyncio.timeout(30):
+        while True:
+            try:
+                async with http.get(f"{base}/readyz") as ready:
+                    if ready.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)  # the port is not open yet
