@@ -82,8 +82,13 @@ class FollowUps:
         conv = event.conversation
         if conv is None:
             return
+        flow = await self._app[keys.FLOWS].for_conversation(conv)  # cached: no I/O on every turn
+        if flow.nurture is None:
+            return  # a conversation pinned to a flow without follow-ups never has any to begin or end
         if event.kind == "message.sent" and not event.details.get("follow_up"):
-            await self._after_bot_message(conv, event.lead, bool(event.details.get("expects")), event.at)
+            await self._after_bot_message(
+                conv, flow.nurture, event.lead, bool(event.details.get("expects")), event.at
+            )
         elif event.kind == "message.received":
             await self.stop(conv.id, "the lead wrote", event.at)
         elif event.kind in ("conversation.claimed", "conversation.handed_off"):
@@ -93,15 +98,16 @@ class FollowUps:
         elif event.kind == "conversation.closed" and conv.outcome is not None:
             await self.stop(conv.id, "an agent closed the conversation", event.at)
 
-    async def _after_bot_message(self, conv: Conversation, lead: Lead, asks: bool, at: datetime) -> None:
+    async def _after_bot_message(
+        self, conv: Conversation, nurture: Nurture, lead: Lead, asks: bool, at: datetime
+    ) -> None:
         situation = situation_after(conv, lead, asks)
         records = self._records
         record = await records.get(conv.id)
         if situation == "unqualified" and record is not None and record.unqualified_started:
             return  # they ran (or are running) already; a reply after the close does not restart them
-        flow = await self._app[keys.FLOWS].for_conversation(conv)
-        first = flow.nurture.first_step(situation) if flow.nurture and situation else None
-        if situation is None or flow.nurture is None or first is None:
+        first = nurture.first_step(situation) if situation else None
+        if situation is None or first is None:
             if record is not None and record.step is not None:
                 await self.stop(conv.id, "the bot's message leaves no question open", at)
             return
@@ -113,7 +119,7 @@ class FollowUps:
             visitor_seq=conv.answered_seq,
             step=first,
         )
-        await self._schedule(record, first, at + flow.nurture.steps[first].delay)
+        await self._schedule(record, first, at + nurture.steps[first].delay)
 
     async def stop(self, conv_id: str, why: str, at: datetime) -> None:
         """End the current silence's follow-ups (read first: most messages have none to end)."""
