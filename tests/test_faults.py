@@ -52,8 +52,13 @@ class SturdyVisitor:
             await self._exchange(f"v{self.number}-m{index}", text)
 
     async def _exchange(self, client_id: str, text: str) -> None:
-        """Send until acked, then wait for the bot's reply to it; reconnect on any failure."""
+        """Send until acked, then wait for the bot's reply to it; reconnect on any failure.
+
+        After a reconnect the replay can bring the reply before the resent message's ack (the
+        message was stored and answered before the process died): a bot message counts once the
+        ack says it came after ours, whichever arrived first."""
         acked: int | None = None
+        latest_bot = 0
         while True:
             server = random.choice([s for s in self.cluster.servers if s.proc and s.proc.returncode is None])
             params = {"after_seq": str(self.last_seq)}
@@ -69,11 +74,13 @@ class SturdyVisitor:
                         frame = await ws.receive_json(timeout=30)
                         if frame["type"] == "message":
                             self.last_seq = max(self.last_seq, frame["seq"])
-                            if acked is not None and frame["from"] == "bot" and frame["seq"] > acked:
-                                return
+                            if frame["from"] == "bot":
+                                latest_bot = max(latest_bot, frame["seq"])
                         elif frame["type"] == "ack" and frame["id"] == client_id:
                             acked = frame["seq"]
                             self.last_seq = max(self.last_seq, acked)
+                        if acked is not None and latest_bot > acked:
+                            return
             except (aiohttp.ClientError, TimeoutError, TypeError, ConnectionError):
                 # The process died under us (or was not up yet): another one answers.
                 self.reconnects += 1
